@@ -1,0 +1,28 @@
+"""Dependencies shared by routers: settings, the model registry and the live model."""
+
+from __future__ import annotations
+
+from fastapi import HTTPException, Request, status
+
+from api.live_model import LiveModel, LoadedModel, NoLiveModel
+from training.bundles import ModelRegistry
+from triage.settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_registry(request: Request) -> ModelRegistry:
+    return request.app.state.registry
+
+
+def get_live(request: Request) -> LiveModel:
+    return request.app.state.live_model
+
+
+def get_loaded_model(request: Request) -> LoadedModel:
+    try:
+        return request.app.state.live_model.get()
+    except NoLiveModel as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None

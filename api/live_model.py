@@ -1,0 +1,81 @@
+"""The live classifier of this process, swapped without a restart when the pointer changes.
+
+Every worker process polls the pointer's inode/mtime at most once per `check_seconds`; a
+promotion made anywhere (CLI, another worker) is therefore served everywhere within that bound.
+The new model is loaded before the reference is swapped, so requests in flight keep the old one
+and a bundle that fails to load never replaces a working model.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from training.bundles import ModelRegistry
+from triage.classifier import PetitionClassifier
+
+log = logging.getLogger("triage.model")
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    version: str
+    model: PetitionClassifier
+
+
+class NoLiveModel(RuntimeError):
+    pass
+
+
+class LiveModel:
+    def __init__(self, registry: ModelRegistry, check_seconds: float = 1.0) -> None:
+        self.registry = registry
+        self.check_seconds = check_seconds
+        self._current: LoadedModel | None = None
+        self._stamp: tuple[int, int] | None = None
+        self._checked_at = 0.0
+        self._lock = threading.Lock()
+        self.last_error: str | None = None
+
+    def get(self) -> LoadedModel:
+        now = time.monotonic()
+        if self._current is None or now - self._checked_at >= self.check_seconds:
+            self.refresh()
+        if self._current is None:
+            raise NoLiveModel(
+                self.last_error
+                or "no model is live: train one with `triage train --promote`"
+            )
+        return self._current
+
+    def peek(self) -> LoadedModel | None:
+        return self._current
+
+    def refresh(self) -> None:
+        with self._lock:
+            self._checked_at = time.monotonic()
+            stamp = self.registry.pointer_stamp()
+            if stamp == self._stamp and self._current is not None:
+                return
+            version = self.registry.live_version()
+            if version is None:
+                self.last_error = (
+                    "no model is live: train one with `triage train --promote`"
+                )
+                self._stamp = stamp
+                return
+            if self._current is not None and self._current.version == version:
+                self._stamp = stamp
+                return
+            try:
+                model = PetitionClassifier.load(self.registry.model_path(version))
+            except Exception as exc:  # noqa: BLE001 - any load failure keeps the previous model
+                self.last_error = f"cannot load model {version}: {exc}"
+                log.error(self.last_error)
+                return
+            self._current = LoadedModel(version, model)
+            self._stamp = stamp
+            self.last_error = None
+            log.info("serving model %s", version)

@@ -1,0 +1,85 @@
+"""`triage classify`: one text to JSON, or a CSV file to a CSV file with the routing added."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from cli.common import print_json, progress, registry, write_csv
+from triage.classifier import PetitionClassifier
+from triage.csvio import DataError, join_text, numbered, parse_columns, read_csv, require_columns
+from triage.text import MAX_TEXT_CHARS
+
+OUTPUT_COLUMNS = ["label", "confidence", "abstain", "top_k"]
+CHUNK = 256
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("classify", help="classify a text or a CSV file of petitions")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--text", help="one petition text; prints JSON")
+    source.add_argument("--input", help="CSV of petitions")
+    p.add_argument("--text-col", default="title,body", help="text column(s) of --input, comma-separated")
+    p.add_argument("--output", help="CSV to write (required with --input)")
+    p.add_argument("--k", type=int, default=3, help="labels in top_k")
+    p.add_argument("--version", help="bundle to use (default: the live one)")
+    p.set_defaults(func=run)
+
+
+def load_model(version: str | None) -> tuple[str, PetitionClassifier]:
+    from cli import CommandError
+    from training.bundles import UnknownVersion
+
+    reg = registry()
+    version = version or reg.live_version()
+    if version is None:
+        raise CommandError("no model is live: train one with `triage train --data FILE.csv --promote`")
+    try:
+        return version, PetitionClassifier.load(reg.model_path(version))
+    except UnknownVersion as exc:
+        raise CommandError(str(exc)) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from cli import CommandError
+
+    if args.text is not None:
+        if not args.text.strip():
+            raise CommandError("--text is empty: nothing to classify")
+        if len(args.text) > MAX_TEXT_CHARS:
+            raise CommandError(f"--text has {len(args.text)} characters; the limit is {MAX_TEXT_CHARS}")
+        version, model = load_model(args.version)
+        prediction = model.predict_top_k([args.text], k=args.k)[0]
+        print_json({**prediction.to_dict(), "model_version": version})
+        return 0
+    if not args.output:
+        raise CommandError("--output is required with --input")
+    columns = parse_columns(args.text_col)
+    header, rows = read_csv(args.input)
+    require_columns(args.input, header, columns)
+    texts = []
+    for number, row in numbered(rows):
+        text = join_text(row, columns)
+        if not text.strip():
+            raise DataError(args.input, "empty text", row=number, column=",".join(columns))
+        if len(text) > MAX_TEXT_CHARS:
+            raise DataError(args.input, f"text over {MAX_TEXT_CHARS} characters", row=number, column=",".join(columns))
+        texts.append(text)
+    version, model = load_model(args.version)
+
+    def annotated():
+        for start in range(0, len(rows), CHUNK):
+            for row, p in zip(rows[start : start + CHUNK], model.predict_top_k(texts[start : start + CHUNK], k=args.k, n_reasons=0)):
+                yield {
+                    **row,
+                    "label": p.label,
+                    "confidence": round(p.confidence, 4),
+                    "abstain": p.abstain,
+                    "top_k": json.dumps(p.top_k, ensure_ascii=False),
+                }
+
+    out_header = header + [c for c in OUTPUT_COLUMNS if c not in header]
+    chunks = progress(annotated(), total=len(rows), desc="classify")
+    write_csv(args.output, out_header, chunks)
+    print(f"classified {len(rows)} rows with model {version} → {args.output}")
+    return 0

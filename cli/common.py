@@ -1,0 +1,51 @@
+"""Helpers shared by command modules: settings, JSON output, CSV output, progress bars."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from training.bundles import ModelRegistry
+from triage.settings import Settings, get_settings
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+def registry() -> ModelRegistry:
+    return ModelRegistry(settings().models_dir)
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def progress(iterable: Iterable, total: int, desc: str) -> Iterable:
+    """A progress bar on stderr for files long enough to wait on; silent when not a terminal."""
+    return tqdm(iterable, total=total, desc=desc, unit="row", disable=total < 200 or not sys.stderr.isatty())
+
+
+def write_csv(path: str | Path, header: Sequence[str], rows: Iterable[dict[str, Any]]) -> None:
+    """Write through a temporary file so a failed run never leaves half an output file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(header), extrasaction="ignore")
+            writer.writeheader()
+            for row in rows:
+                writer.writerow(row)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,53 @@
+"""`triage models list | promote VERSION | rollback`."""
+
+from __future__ import annotations
+
+import argparse
+
+from cli.common import print_json, registry
+from training.bundles import BundleError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("models", help="list, promote or roll back model bundles")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser("list", help="bundles on disk, newest first").set_defaults(func=run_list)
+    promote = actions.add_parser("promote", help="make a bundle live")
+    promote.add_argument("version")
+    promote.set_defaults(func=run_promote)
+    actions.add_parser("rollback", help="return to the previous live bundle").set_defaults(func=run_rollback)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    reg = registry()
+    rows = reg.list()
+    if not rows:
+        print(f"no model bundles in {reg.root}")
+        return 0
+    print(f"{'':2}{'version':36} {'created_at':26} {'macro_f1':>8} {'n':>7}  labels")
+    for b in reversed(rows):
+        m = b.metadata
+        print(
+            f"{'*' if b.live else ' ':2}{b.version:36} {m.get('created_at', ''):26} "
+            f"{m.get('macro_f1', 0):8.4f} {m.get('counts', {}).get('total', 0):7d}  {len(m.get('labels', []))}"
+        )
+    return 0
+
+
+def _pointer_change(action, *args) -> int:
+    from cli import CommandError
+
+    try:
+        version = action(*args)
+    except BundleError as exc:
+        raise CommandError(str(exc)) from None
+    print_json({"live": version})
+    return 0
+
+
+def run_promote(args: argparse.Namespace) -> int:
+    return _pointer_change(registry().promote, args.version)
+
+
+def run_rollback(args: argparse.Namespace) -> int:
+    return _pointer_change(registry().rollback)

@@ -1,0 +1,110 @@
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from training.train import train_bundle
+from triage.settings import Settings
+from tests.test_training import _tiny
+
+PETITION = {"title": "公司拖欠工资", "body": "我们公司拖欠农民工工资三个月了，老板不接电话"}
+
+
+def test_classify_returns_the_documented_fields(client, registry):
+    r = client.post("/classify", json=PETITION)
+    assert r.status_code == 200, r.text
+    data = r.json()
+    assert set(data) >= {"label", "confidence", "abstain", "top_k", "reasons", "model_version"}
+    assert data["label"] == "人社局"
+    assert data["model_version"] == registry.live_version()
+    assert data["top_k"][0] == {"label": data["label"], "probability": data["confidence"]}
+    assert all(set(reason) == {"term", "weight"} for reason in data["reasons"])
+
+
+def test_traditional_and_simplified_get_the_same_answer(client):
+    a = client.post("/classify", json={"title": "公司拖欠工資", "body": "我們公司拖欠農民工工資三個月了"}).json()
+    b = client.post("/classify", json={"title": "公司拖欠工资", "body": "我们公司拖欠农民工工资三个月了"}).json()
+    assert a["label"] == b["label"] and abs(a["confidence"] - b["confidence"]) < 1e-9
+
+
+def test_body_alone_or_title_alone_is_enough(client):
+    assert client.post("/classify", json={"body": "路灯坏了"}).status_code == 200
+    assert client.post("/classify", json={"title": "路灯坏了"}).status_code == 200
+
+
+def test_empty_text_is_422_with_a_message(client):
+    r = client.post("/classify", json={"title": "  ", "body": "\n"})
+    assert r.status_code == 422
+    assert "empty" in r.json()["detail"]
+
+
+def test_text_over_the_limit_is_413(client):
+    r = client.post("/classify", json={"title": "长", "body": "很" * 20_001})
+    assert r.status_code == 413
+    assert "20000" in r.json()["detail"]
+
+
+def test_wrong_json_types_are_422(client):
+    assert client.post("/classify", json={"title": 5, "body": ["x"]}).status_code == 422
+    assert client.post("/classify", content=b"not json", headers={"content-type": "application/json"}).status_code == 422
+    assert client.post("/classify", json={"body": "路灯", "k": 0}).status_code == 422
+
+
+def test_batch_classifies_each_item_in_order(client):
+    items = [PETITION, {"body": "孩子上学的学区怎么划分"}, {"title": "超市卖过期食品"}]
+    r = client.post("/classify/batch", json={"items": items})
+    assert r.status_code == 200
+    labels = [item["label"] for item in r.json()["items"]]
+    assert labels == ["人社局", "教育局", "市场监管局"]
+
+
+def test_batch_over_the_limit_is_413(client):
+    r = client.post("/classify/batch", json={"items": [{"body": "路灯"}] * 1001})
+    assert r.status_code == 413 and "1000" in r.json()["detail"]
+
+
+def test_batch_with_an_empty_item_names_it(client):
+    r = client.post("/classify/batch", json={"items": [{"body": "路灯"}, {"body": ""}]})
+    assert r.status_code == 422 and "items[1]" in r.json()["detail"]
+
+
+def test_empty_batch_is_422(client):
+    assert client.post("/classify/batch", json={"items": []}).status_code == 422
+
+
+def test_health_and_models(client, registry):
+    health = client.get("/health").json()
+    assert health["model"] == {"status": "ok", "version": registry.live_version()}
+    models = client.get("/models").json()
+    assert models["live"] == registry.live_version()
+    assert [m["version"] for m in models["models"] if m["live"]] == [registry.live_version()]
+
+
+def test_no_live_model_is_503_not_a_crash(tmp_path):
+    settings = Settings(models_dir=tmp_path / "empty", database_url=f"sqlite:///{tmp_path}/db.sqlite")
+    with TestClient(create_app(settings)) as c:
+        r = c.post("/classify", json=PETITION)
+        assert r.status_code == 503 and "no model is live" in r.json()["detail"]
+        assert c.get("/health").status_code == 503
+
+
+def test_promotion_is_served_without_restart(client, registry):
+    old = client.post("/classify", json=PETITION).json()["model_version"]
+    new = train_bundle(_tiny(), registry).version
+    registry.promote(new)
+    served = client.post("/classify", json={"body": "路灯不亮"}).json()
+    assert served["model_version"] == new != old
+    assert served["label"] in {"城管局", "人社局", "环卫"}
+
+
+def test_a_broken_bundle_promoted_keeps_the_old_model_serving(client, registry):
+    old = registry.live_version()
+    broken = train_bundle(_tiny(), registry).version
+    (registry.root / broken / "model.joblib").write_bytes(b"corrupt")
+    registry.promote(broken)
+    r = client.post("/classify", json=PETITION)
+    assert r.status_code == 200 and r.json()["model_version"] == old
+
+
+def test_openapi_docs_are_served(client):
+    assert client.get("/docs").status_code == 200
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/classify", "/classify/batch", "/health", "/models"} <= set(paths)

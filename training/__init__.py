@@ -1,0 +1,1 @@
+"""Training, evaluation and model bundles: everything an admin does to produce a model."""

@@ -1,0 +1,157 @@
+"""Text normalisation, PII masking and tokenisation.
+
+Every other part sees petitions only through `normalize`, so that a Traditional Chinese petition,
+a full-width one and one pasted from an HTML form all look the same to the models. The original
+text is never overwritten: callers keep it for display and normalise a copy for processing.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+import unicodedata
+from functools import lru_cache
+from importlib import resources
+
+MAX_TEXT_CHARS = 20_000
+
+_TAG = re.compile(r"<[^>]{0,2000}>")
+_EXCEL_CR = re.compile(r"_x000[dDaA]_")
+_SPACE = re.compile(r"\s+")
+_CONTROL = re.compile(
+    r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+)
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+_converter_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _t2s():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional → Simplified with OpenCC; the converter is not documented thread-safe."""
+    with _converter_lock:
+        return _t2s().convert(text)
+
+
+def normalize(text: str | None) -> str:
+    """The canonical form every model and index sees.
+
+    Order matters: entities are unescaped before tags are stripped (so ``&lt;b&gt;`` becomes a
+    tag and goes), and NFKC runs before OpenCC so full-width forms of Traditional characters
+    are converted too.
+    """
+    if not text:
+        return ""
+    text = _EXCEL_CR.sub(" ", text)
+    text = html.unescape(text)
+    text = _TAG.sub(" ", text)
+    text = _SURROGATE.sub("", text)
+    text = unicodedata.normalize("NFKC", text)
+    text = _CONTROL.sub("", text)
+    text = to_simplified(text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def petition_text(title: str | None, body: str | None) -> str:
+    """Join title and body: the title is the citizen's own summary, so it leads."""
+    title, body = (title or "").strip(), (body or "").strip()
+    if title and body:
+        return f"{title}。{body}"
+    return title or body
+
+
+# --- PII -------------------------------------------------------------------------------------
+
+_EMAIL = re.compile(
+    r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})"
+)
+_ID_CARD = re.compile(
+    r"(?<![0-9])([1-9]\d{3})\d{2}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![0-9A-Za-z])"
+)
+_ID_CARD_15 = re.compile(
+    r"(?<![0-9])([1-9]\d{3})\d{4}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}(?![0-9])"
+)
+_BANK_CARD = re.compile(r"(?<![0-9])([3-6]\d{3})(?:[ -]?\d){8,11}([ -]?\d{4})(?![0-9])")
+_MOBILE = re.compile(
+    r"(?<![0-9])(?:\+?86[ -]?)?(1[3-9]\d)[ -]?\d{4}[ -]?(\d{4})(?![0-9])"
+)
+_LANDLINE = re.compile(r"(?<![0-9])(0\d{2,3})[ -]?\d{3,4}(\d{4})(?![0-9])")
+
+
+def mask_pii(text: str | None) -> str:
+    """Mask contact and identity numbers before text reaches a log line or an export.
+
+    The masks keep a prefix and the last digits so staff can still tell two numbers apart
+    without the log revealing either. ID cards go before bank cards and phones because an
+    18-digit ID would otherwise be read as a bank card.
+    """
+    if not text:
+        return ""
+    text = _EMAIL.sub(r"\1***@\2", text)
+    text = _ID_CARD.sub(r"\1**************", text)
+    text = _ID_CARD_15.sub(r"\1***********", text)
+    text = _BANK_CARD.sub(r"\1 **** **** \2", text)
+    text = _MOBILE.sub(r"\1****\2", text)
+    text = _LANDLINE.sub(r"\1-****\2", text)
+    return text
+
+
+# --- Tokenisation ----------------------------------------------------------------------------
+
+_jieba_lock = threading.Lock()
+_tokenizer = None
+
+
+def _resource_lines(name: str) -> list[str]:
+    data = (
+        resources.files("triage.resources").joinpath(name).read_text(encoding="utf-8")
+    )
+    return [
+        line.strip()
+        for line in data.splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+
+
+def _get_tokenizer():
+    """One jieba tokenizer per process, with the domain dictionary, built on first use."""
+    global _tokenizer
+    if _tokenizer is None:
+        with _jieba_lock:
+            if _tokenizer is None:
+                import logging
+
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                tok = jieba.Tokenizer()
+                for line in _resource_lines("domain_dict.txt"):
+                    word, *rest = line.split()
+                    tok.add_word(word, freq=int(rest[0]) if rest else 2000)
+                tok.initialize()
+                _tokenizer = tok
+    return _tokenizer
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    return frozenset(_resource_lines("stopwords.txt"))
+
+
+_PUNCT_OR_SPACE = re.compile(r"^[\W_]+$")
+
+
+def tokenize(text: str, *, drop_stopwords: bool = True) -> list[str]:
+    """jieba words of already-normalised text, without punctuation and (by default) stop words."""
+    words = _get_tokenizer().lcut(text, HMM=True)
+    stop = stopwords() if drop_stopwords else frozenset()
+    return [
+        w for w in words if w.strip() and not _PUNCT_OR_SPACE.match(w) and w not in stop
+    ]
