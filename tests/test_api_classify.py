@@ -97,6 +97,7 @@ def test_promotion_is_served_without_restart(client, registry):
 
 def test_a_broken_bundle_promoted_keeps_the_old_model_serving(client, registry):
     old = registry.live_version()
+    assert client.post("/classify", json=PETITION).json()["model_version"] == old
     broken = train_bundle(_tiny(), registry).version
     (registry.root / broken / "model.joblib").write_bytes(b"corrupt")
     registry.promote(broken)
