@@ -66,7 +66,7 @@ def to_response(prediction: Prediction, version: str) -> ClassifyResponse:
 @router.post(
     "/classify", response_model=ClassifyResponse, summary="Classify one petition"
 )
-def classify(
+async def classify(
     payload: ClassifyRequest, loaded: Annotated[LoadedModel, Depends(get_loaded_model)]
 ):
     text = petition_or_error(payload.title, payload.body)
