@@ -6,10 +6,16 @@ as they need, each on its own models directory and database.
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
+from api import middleware, web
+from api.auth import authorize
 from api.live_model import LiveModel
-from api.routers import classify, system
+from api.routers import admin, cases, classify, routing, stats, system
+from api.routers import drafting as drafting_routes
+from api.routers import quality as quality_routes
+from api.routers import topics as topic_routes
+from api.store_setup import setup_store
 from training.bundles import ModelRegistry
 from triage import __version__
 from triage.settings import Settings, get_settings
@@ -21,6 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="petition triage",
         version=__version__,
         description="Routes citizens' petitions, drafts replies and checks their quality.",
+        dependencies=[Depends(authorize)],  # roles per route: api.auth.POLICY
     )
     registry = ModelRegistry(settings.models_dir)
     app.state.settings = settings
@@ -28,4 +35,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.live_model = LiveModel(registry, settings.model_check_seconds)
     app.include_router(system.router)
     app.include_router(classify.router)
+    setup_store(app, settings)
+    app.include_router(cases.router)
+    app.include_router(stats.router)
+    app.include_router(admin.router)
+    routing.install(app, settings)  # app.state.routing + request-type model + /admin/routing
+    drafting_routes.install(app, settings)  # app.state.drafter + /draft, /answers
+    topic_routes.install(app, settings)  # app.state.duplicates/.topics + /topics, /duplicates/check
+    quality_routes.install(app, settings)  # app.state.quality_checker + /check, /check/batch
+    web.install(app)  # the staff page: /, /case/{id}, /supervisor, /static
+    middleware.install(app, settings)  # request ids, limits, headers, logs, /metrics, rate limit
     return app

@@ -44,10 +44,7 @@ class LiveModel:
         if self._current is None or now - self._checked_at >= self.check_seconds:
             self.refresh()
         if self._current is None:
-            raise NoLiveModel(
-                self.last_error
-                or "no model is live: train one with `triage train --promote`"
-            )
+            raise NoLiveModel(self.last_error or "no model is live: train one with `triage train --promote`")
         return self._current
 
     def peek(self) -> LoadedModel | None:
@@ -61,9 +58,7 @@ class LiveModel:
                 return
             version = self.registry.live_version()
             if version is None:
-                self.last_error = (
-                    "no model is live: train one with `triage train --promote`"
-                )
+                self.last_error = "no model is live: train one with `triage train --promote`"
                 self._stamp = stamp
                 return
             if self._current is not None and self._current.version == version:

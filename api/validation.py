@@ -6,7 +6,11 @@ empty petition is unprocessable (422), an oversized one is too large (413).
 
 from __future__ import annotations
 
-from fastapi import HTTPException, status
+import re
+from typing import Annotated
+
+from fastapi import HTTPException, Path, status
+from pydantic import AfterValidator
 
 from triage.text import MAX_TEXT_CHARS, petition_text
 
@@ -27,3 +31,17 @@ def petition_or_error(title: str | None, body: str | None, *, where: str = "") -
             f"{prefix}title and body are both empty: nothing to classify",
         )
     return text
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(value: str | None) -> str | None:
+    """Text a database can store: lone surrogates (valid in JSON, not in UTF-8) and NUL characters
+    (refused by PostgreSQL) are dropped; they carry no meaning in a petition."""
+    return _UNSTORABLE.sub("", value) if value else value
+
+
+StoredText = Annotated[str, AfterValidator(storable)]
+# Row ids are 64-bit in every database; a larger number is a 422, not an overflow deep inside.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the case's id")]

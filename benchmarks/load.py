@@ -20,8 +20,16 @@ import httpx
 from training.bench import percentiles
 
 
-async def _run(url: str, payloads: Sequence[dict[str, Any]], rate: float, seconds: float, headers: dict) -> dict:
+async def _run(
+    url: str,
+    payloads: Sequence[dict[str, Any]],
+    rate: float,
+    seconds: float,
+    headers: dict,
+    unique: str | None = None,
+) -> dict:
     total = int(rate * seconds)
+    run_id = f"{time.time_ns():x}"
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     errors = 0
@@ -32,7 +40,10 @@ async def _run(url: str, payloads: Sequence[dict[str, Any]], rate: float, second
             nonlocal errors
             start = time.perf_counter()
             try:
-                r = await client.post(url, json=payloads[i % len(payloads)])
+                payload = payloads[i % len(payloads)]
+                if unique:  # e.g. POST /cases is idempotent on external_id: make each request new
+                    payload = {**payload, unique: f"{payload.get(unique, 'load')}-{run_id}-{i}"}
+                r = await client.post(url, json=payload)
                 statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
                 if r.status_code >= 400:
                     errors += 1
@@ -60,8 +71,15 @@ async def _run(url: str, payloads: Sequence[dict[str, Any]], rate: float, second
     }
 
 
-def run_load(url: str, payloads: Sequence[dict[str, Any]], rate: float, seconds: float, headers: dict | None = None) -> dict:
-    return asyncio.run(_run(url, payloads, rate, seconds, headers or {}))
+def run_load(
+    url: str,
+    payloads: Sequence[dict[str, Any]],
+    rate: float,
+    seconds: float,
+    headers: dict | None = None,
+    unique: str | None = None,
+) -> dict:
+    return asyncio.run(_run(url, payloads, rate, seconds, headers or {}, unique))
 
 
 def main() -> None:
@@ -71,10 +89,11 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--header", action="append", default=[], help="Name: value")
+    parser.add_argument("--unique-field", help="payload field made unique per request (e.g. external_id)")
     args = parser.parse_args()
     payloads = json.load(open(args.payloads, encoding="utf-8"))
     headers = dict(h.split(": ", 1) for h in args.header)
-    print(json.dumps(run_load(args.url, payloads, args.rate, args.seconds, headers)))
+    print(json.dumps(run_load(args.url, payloads, args.rate, args.seconds, headers, args.unique_field)))
 
 
 if __name__ == "__main__":

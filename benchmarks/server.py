@@ -13,19 +13,50 @@ import httpx
 
 
 @contextmanager
-def running_server(models_dir: Path, port: int, workers: int = 1, extra_env: dict | None = None):
+def running_server(
+    models_dir: Path,
+    port: int,
+    workers: int = 1,
+    extra_env: dict | None = None,
+    *,
+    database_url: str | None = None,
+    log_file=None,
+    log_level: str = "warning",
+):
+    """Serve on 127.0.0.1:`port` until the block ends; `log_file` (an open file) gets stdout+stderr.
+
+    `database_url` is the case store (default: TRIAGE_DATABASE_URL from the environment).
+    """
     env = {**os.environ, "TRIAGE_MODELS_DIR": str(models_dir), "OMP_NUM_THREADS": "1", **(extra_env or {})}
-    cmd = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
-           "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
-    proc = subprocess.Popen(cmd, env=env)
+    if database_url:
+        env["TRIAGE_DATABASE_URL"] = database_url
+    # `triage serve`, as in production: its shared socket keeps TCP_NODELAY with several workers
+    cmd = [
+        sys.executable,
+        "-m",
+        "cli",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        log_level,
+    ]
+    proc = subprocess.Popen(cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT if log_file else None)
     try:
         deadline = time.time() + 60
         while time.time() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited with status {proc.returncode} before becoming healthy")
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
-                time.sleep(0.3)
+                pass
+            time.sleep(0.2)
         else:
             raise RuntimeError("server did not become healthy in 60 s")
         yield f"http://127.0.0.1:{port}", proc

@@ -11,10 +11,36 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from cli import bootstrap, classify, models, serve, train
+from cli import (
+    bootstrap,
+    check,
+    classify,
+    drafting,
+    duplicates,
+    keys,
+    models,
+    retrain,
+    route,
+    serve,
+    topics,
+    train,
+)
 from triage.csvio import DataError
 
-COMMANDS = [bootstrap, train, models, classify, serve]
+COMMANDS = [
+    bootstrap,
+    train,
+    models,
+    classify,
+    serve,
+    keys,
+    retrain,
+    route,
+    drafting,
+    topics,
+    duplicates,
+    check,
+]
 
 
 class CommandError(Exception):

@@ -36,7 +36,20 @@ def run(args: argparse.Namespace) -> int:
     live = reg.live_version()
     if live and reg.is_complete(live):
         print(f"model {live} is live")
-        return 0
-    bundle = train_bundle(sample_data(), reg, label_col="department", text_cols=["title", "body"], promote=True)
-    print_json({"trained": bundle.version, "macro_f1": bundle.metadata["macro_f1"], "live": True})
+    else:
+        bundle = train_bundle(
+            sample_data(), reg, label_col="department", text_cols=["title", "body"], promote=True
+        )
+        print_json({"trained": bundle.version, "macro_f1": bundle.metadata["macro_f1"], "live": True})
+    from training.request_type import ensure_request_type_model  # the second classifier (routing)
+
+    if (rt := ensure_request_type_model(reg.root)) is not None:
+        print_json({"trained_request_type": rt.version, "macro_f1": rt.metadata["macro_f1"]})
+    from cli.drafting import bootstrap_drafting  # sample replies as history, sample answers as library
+
+    if drafted := bootstrap_drafting():
+        print_json(drafted)
+    from cli.keys import ensure_first_key
+
+    ensure_first_key()
     return 0

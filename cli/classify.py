@@ -63,13 +63,19 @@ def run(args: argparse.Namespace) -> int:
         if not text.strip():
             raise DataError(args.input, "empty text", row=number, column=",".join(columns))
         if len(text) > MAX_TEXT_CHARS:
-            raise DataError(args.input, f"text over {MAX_TEXT_CHARS} characters", row=number, column=",".join(columns))
+            raise DataError(
+                args.input, f"text over {MAX_TEXT_CHARS} characters", row=number, column=",".join(columns)
+            )
         texts.append(text)
     version, model = load_model(args.version)
 
     def annotated():
         for start in range(0, len(rows), CHUNK):
-            for row, p in zip(rows[start : start + CHUNK], model.predict_top_k(texts[start : start + CHUNK], k=args.k, n_reasons=0)):
+            for row, p in zip(
+                rows[start : start + CHUNK],
+                model.predict_top_k(texts[start : start + CHUNK], k=args.k, n_reasons=0),
+                strict=False,
+            ):
                 yield {
                     **row,
                     "label": p.label,

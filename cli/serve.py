@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import socket
 
 from cli.common import settings
 
@@ -11,20 +12,42 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="run the HTTP service")
     p.add_argument("--host", help="default: TRIAGE_HOST or 127.0.0.1")
     p.add_argument("--port", type=int, help="default: TRIAGE_PORT or 8000")
-    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--workers", type=int, default=1, help="processes sharing the port (one per core)")
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     p.set_defaults(func=run)
+
+
+def tcp_listener(host: str, port: int) -> socket.socket:
+    """The shared listening socket for several workers, created with protocol TCP.
+
+    uvicorn's own socket for `--workers` has protocol 0, so asyncio does not set TCP_NODELAY on
+    the connections the workers accept, and every keep-alive response then waits ~40 ms for
+    Nagle's algorithm (measured: 0.9 ms → 44 ms per request). Naming the protocol fixes it.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
 
 
 def run(args: argparse.Namespace) -> int:
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     s = settings()
-    uvicorn.run(
+    config = uvicorn.Config(
         "api.app:create_app",
         factory=True,
         host=args.host or s.host,
         port=args.port or s.port,
         workers=args.workers,
-        log_level="info",
+        log_level=args.log_level,
+        access_log=False,  # the app writes its own access log: JSON, with request ids, PII masked
     )
+    if args.workers > 1:
+        Multiprocess(config, sockets=[tcp_listener(config.host, config.port)]).run()
+    else:
+        uvicorn.Server(config).run()
     return 0

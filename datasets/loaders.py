@@ -72,10 +72,20 @@ def load_taidi_raw(file: str, path: str | Path | None = None) -> list[dict[str, 
     header, rows = read_csv(source)
     require_columns(source, header, ["留言编号", "留言主题", "留言详情"])
     label_col = next((c for c in _TAIDI_LABEL_COLUMNS if c in header), None)
-    optional = {"created_at": "留言时间", "reply": "答复意见", "replied_at": "答复时间", "likes": "点赞数", "dislikes": "反对数"}
+    optional = {
+        "created_at": "留言时间",
+        "reply": "答复意见",
+        "replied_at": "答复时间",
+        "likes": "点赞数",
+        "dislikes": "反对数",
+    }
     out = []
     for row in rows:
-        item = {"id": row["留言编号"].strip(), "title": row["留言主题"].strip(), "body": row["留言详情"].strip()}
+        item = {
+            "id": row["留言编号"].strip(),
+            "title": row["留言主题"].strip(),
+            "body": row["留言详情"].strip(),
+        }
         for field, column in optional.items():
             if column in header:
                 item[field] = (row.get(column) or "").strip()
@@ -101,7 +111,17 @@ def load_gov_qa(path: str | Path | None = None) -> list[dict[str, str]]:
     )
 
 
-SAMPLE_FIELDS = ("id", "title", "body", "department", "request_type", "received_at", "reply", "replied_at", "reply_quality")
+SAMPLE_FIELDS = (
+    "id",
+    "title",
+    "body",
+    "department",
+    "request_type",
+    "received_at",
+    "reply",
+    "replied_at",
+    "reply_quality",
+)
 
 
 def load_sample(directory: str | Path = SAMPLE_DIR) -> list[dict[str, str]]:

@@ -25,7 +25,9 @@ def sample():
 def trained_models_dir(tmp_path_factory, sample) -> Path:
     """One models directory with a live bundle trained on the sample; copied per test."""
     root = tmp_path_factory.mktemp("models-session")
-    train_bundle(sample, ModelRegistry(root), label_col="department", text_cols=["title", "body"], promote=True)
+    train_bundle(
+        sample, ModelRegistry(root), label_col="department", text_cols=["title", "body"], promote=True
+    )
     return root
 
 
@@ -57,10 +59,87 @@ def settings(tmp_path, models_dir) -> Settings:
     )
 
 
+def make_key(app, role: str = "admin", name: str | None = None) -> str:
+    """A new API key in the app's own database (the real store, hashed like any other key)."""
+    from triage.store.keys import create_key
+
+    with app.state.store.session(write=True) as s:
+        key, _ = create_key(s, role, name)
+    return key
+
+
+def auth(app, role: str = "admin") -> dict[str, str]:
+    return {"Authorization": f"Bearer {make_key(app, role)}"}
+
+
 @pytest.fixture
 def client(settings):
+    """An admin's client: every route is open to it (tests of roles use anon_client / make_key)."""
+    with TestClient(create_app(settings)) as c:
+        c.headers.update(auth(c.app, "admin"))
+        yield c
+
+
+@pytest.fixture
+def anon_client(settings):
+    """A client that sends no API key (for 401 tests)."""
     with TestClient(create_app(settings)) as c:
         yield c
+
+
+def _postgres_schema_url(base: str, schema: str) -> str:
+    from urllib.parse import quote
+
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
+DB_BACKENDS = ["sqlite"] + (
+    [pytest.param("postgresql", marks=pytest.mark.postgres)]
+    if os.environ.get("TRIAGE_TEST_POSTGRES_URL")
+    else []
+)
+
+
+@pytest.fixture(params=DB_BACKENDS)
+def db_url(request, tmp_path):
+    """A fresh, empty database: a SQLite file, and - when TRIAGE_TEST_POSTGRES_URL is set - a
+    PostgreSQL schema of its own, dropped afterwards, so runs on a shared server never collide."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'cases.db'}"
+        return
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    base = os.environ["TRIAGE_TEST_POSTGRES_URL"]
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield _postgres_schema_url(base, schema)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def db_settings(tmp_path, models_dir, db_url) -> Settings:
+    """Settings on the parametrised database (SQLite, and PostgreSQL when configured)."""
+    return Settings(models_dir=models_dir, database_url=db_url, model_check_seconds=0.0)
+
+
+@pytest.fixture
+def db_client(db_settings):
+    """An admin's client on the parametrised database; the app's store is disposed afterwards."""
+    app = create_app(db_settings)
+    with TestClient(app) as c:
+        c.headers.update(auth(app, "admin"))
+        yield c
+    app.state.jobs.shutdown()
+    app.state.store.dispose()
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from tests.conftest import auth
+from tests.test_training import _tiny
 from training.train import train_bundle
 from triage.settings import Settings
-from tests.test_training import _tiny
 
 PETITION = {"title": "公司拖欠工资", "body": "我们公司拖欠农民工工资三个月了，老板不接电话"}
 
@@ -20,8 +21,12 @@ def test_classify_returns_the_documented_fields(client, registry):
 
 
 def test_traditional_and_simplified_get_the_same_answer(client):
-    a = client.post("/classify", json={"title": "公司拖欠工資", "body": "我們公司拖欠農民工工資三個月了"}).json()
-    b = client.post("/classify", json={"title": "公司拖欠工资", "body": "我们公司拖欠农民工工资三个月了"}).json()
+    a = client.post(
+        "/classify", json={"title": "公司拖欠工資", "body": "我們公司拖欠農民工工資三個月了"}
+    ).json()
+    b = client.post(
+        "/classify", json={"title": "公司拖欠工资", "body": "我们公司拖欠农民工工资三个月了"}
+    ).json()
     assert a["label"] == b["label"] and abs(a["confidence"] - b["confidence"]) < 1e-9
 
 
@@ -44,7 +49,12 @@ def test_text_over_the_limit_is_413(client):
 
 def test_wrong_json_types_are_422(client):
     assert client.post("/classify", json={"title": 5, "body": ["x"]}).status_code == 422
-    assert client.post("/classify", content=b"not json", headers={"content-type": "application/json"}).status_code == 422
+    assert (
+        client.post(
+            "/classify", content=b"not json", headers={"content-type": "application/json"}
+        ).status_code
+        == 422
+    )
     assert client.post("/classify", json={"body": "路灯", "k": 0}).status_code == 422
 
 
@@ -81,6 +91,7 @@ def test_health_and_models(client, registry):
 def test_no_live_model_is_503_not_a_crash(tmp_path):
     settings = Settings(models_dir=tmp_path / "empty", database_url=f"sqlite:///{tmp_path}/db.sqlite")
     with TestClient(create_app(settings)) as c:
+        c.headers.update(auth(c.app))
         r = c.post("/classify", json=PETITION)
         assert r.status_code == 503 and "no model is live" in r.json()["detail"]
         assert c.get("/health").status_code == 503

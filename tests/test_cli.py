@@ -30,20 +30,33 @@ def test_classify_csv_adds_columns(env_models, capsys, tmp_path):
         w.writerow(["1", "拖欠工资", "公司欠薪三个月"])
         w.writerow(["2", "學區劃分", "孩子上小學的學區怎麼劃分"])
     out = tmp_path / "out.csv"
-    code, stdout, _ = run(capsys, "classify", "--input", str(src), "--text-col", "title,body", "--output", str(out))
+    code, stdout, _ = run(
+        capsys, "classify", "--input", str(src), "--text-col", "title,body", "--output", str(out)
+    )
     assert code == 0 and "2 rows" in stdout
     rows = list(csv.DictReader(open(out, encoding="utf-8-sig")))
     assert [r["编号"] for r in rows] == ["1", "2"]
     assert [r["label"] for r in rows] == ["人社局", "教育局"]
     assert rows[0]["abstain"] in {"True", "False"}
     top = json.loads(rows[0]["top_k"])
-    assert top[0]["label"] == "人社局" and float(rows[0]["confidence"]) == pytest.approx(top[0]["probability"], abs=1e-4)
+    assert top[0]["label"] == "人社局" and float(rows[0]["confidence"]) == pytest.approx(
+        top[0]["probability"], abs=1e-4
+    )
 
 
 def test_classify_csv_missing_column_fails_with_name(env_models, capsys, tmp_path):
     src = tmp_path / "in.csv"
     src.write_text("title,content\n标题,正文\n", encoding="utf-8")
-    code, _, err = run(capsys, "classify", "--input", str(src), "--text-col", "title,body", "--output", str(tmp_path / "o.csv"))
+    code, _, err = run(
+        capsys,
+        "classify",
+        "--input",
+        str(src),
+        "--text-col",
+        "title,body",
+        "--output",
+        str(tmp_path / "o.csv"),
+    )
     assert code == 2 and "'body'" in err and "in.csv" in err
     assert not (tmp_path / "o.csv").exists()
 
@@ -59,7 +72,9 @@ def test_train_reports_errors_with_row_and_column(env_models, capsys, tmp_path):
     src = tmp_path / "train.csv"
     src.write_text("title,body,label\n路灯,不亮,城管局\n工资,拖欠,\n", encoding="utf-8")
     before = sorted(p.name for p in env_models.iterdir())
-    code, _, err = run(capsys, "train", "--data", str(src), "--text-col", "title,body", "--label-col", "label")
+    code, _, err = run(
+        capsys, "train", "--data", str(src), "--text-col", "title,body", "--label-col", "label"
+    )
     assert code == 2 and "row 3" in err and "'label'" in err
     assert sorted(p.name for p in env_models.iterdir()) == before
 
@@ -96,7 +111,9 @@ def test_promote_unknown_version_fails_and_keeps_live(env_models, capsys):
 
 def test_evaluate_on_a_labelled_file(env_models, capsys, tmp_path):
     src = tmp_path / "eval.csv"
-    src.write_text("title,body,label\n拖欠工资,公司欠薪,人社局\n过期食品,超市卖过期牛奶,市场监管局\n", encoding="utf-8")
+    src.write_text(
+        "title,body,label\n拖欠工资,公司欠薪,人社局\n过期食品,超市卖过期牛奶,市场监管局\n", encoding="utf-8"
+    )
     code, out, _ = run(capsys, "evaluate", "--data", str(src))
     data = json.loads(out)
     assert code == 0 and data["n"] == 2 and 0 <= data["macro_f1"] <= 1
@@ -104,7 +121,14 @@ def test_evaluate_on_a_labelled_file(env_models, capsys, tmp_path):
 
 def test_installed_entry_point_runs(env_models):
     result = subprocess.run(
-        [sys.executable, "-c", "import sys; from cli import main; sys.exit(main())", "classify", "--text", ""],
+        [
+            sys.executable,
+            "-c",
+            "import sys; from cli import main; sys.exit(main())",
+            "classify",
+            "--text",
+            "",
+        ],
         capture_output=True,
         text=True,
     )

@@ -30,7 +30,7 @@ def test_reads_csv_in_every_supported_encoding(tmp_path, encoding):
 
 def test_undecodable_file_is_a_clear_error(tmp_path):
     path = tmp_path / "bad.csv"
-    path.write_bytes("title,body\n".encode() + "噪音".encode("utf-16"))
+    path.write_bytes(b"title,body\n" + "噪音".encode("utf-16"))
     with pytest.raises(DataError, match="cannot decode"):
         read_csv(path)
 
@@ -52,7 +52,7 @@ def test_empty_label_names_row_and_column(tmp_path):
 
 def test_empty_text_is_an_error(tmp_path):
     path = write_rows(tmp_path / "d.csv", [*ROWS, ("", " ", "城管局")])
-    with pytest.raises(DataError, match="row 4.*empty text"):
+    with pytest.raises(DataError, match=r"row 4.*empty text"):
         load_labelled_csv(path, "title,body", "label")
 
 
@@ -66,7 +66,16 @@ def test_label_with_a_single_example_is_refused_by_name(tmp_path):
 def test_bundle_has_model_and_complete_metadata(registry):
     version = registry.live_version()
     meta = registry.metadata(version)
-    for key in ("labels", "counts", "macro_f1", "per_label", "abstain", "data_hash", "libraries", "created_at"):
+    for key in (
+        "labels",
+        "counts",
+        "macro_f1",
+        "per_label",
+        "abstain",
+        "data_hash",
+        "libraries",
+        "created_at",
+    ):
         assert key in meta, key
     assert len(meta["labels"]) >= 10
     assert set(meta["per_label"]) == set(meta["labels"])

@@ -106,16 +106,9 @@ class ModelRegistry:
         return (folder / MODEL_FILE).is_file() and (folder / METADATA_FILE).is_file()
 
     def metadata(self, version: str) -> dict[str, Any]:
-        if (
-            not version
-            or version.startswith(".")
-            or "/" in version
-            or not self.is_complete(version)
-        ):
+        if not version or version.startswith(".") or "/" in version or not self.is_complete(version):
             raise UnknownVersion(f"unknown model version {version!r}")
-        return json.loads(
-            (self.root / version / METADATA_FILE).read_text(encoding="utf-8")
-        )
+        return json.loads((self.root / version / METADATA_FILE).read_text(encoding="utf-8"))
 
     def model_path(self, version: str) -> Path:
         self.metadata(version)
@@ -127,11 +120,7 @@ class ModelRegistry:
         live = self.live_version()
         bundles = []
         for folder in sorted(self.root.iterdir()):
-            if (
-                folder.is_dir()
-                and not folder.name.startswith(".")
-                and self.is_complete(folder.name)
-            ):
+            if folder.is_dir() and not folder.name.startswith(".") and self.is_complete(folder.name):
                 bundles.append(
                     BundleInfo(
                         folder.name,
@@ -165,9 +154,7 @@ class ModelRegistry:
 
     def promote(self, version: str) -> str:
         """Make `version` live; the previous live version is remembered for rollback."""
-        self.metadata(
-            version
-        )  # raises UnknownVersion for a missing or incomplete bundle
+        self.metadata(version)  # raises UnknownVersion for a missing or incomplete bundle
         pointer = self._pointer()
         current = pointer.get("live")
         if current == version:
@@ -175,9 +162,7 @@ class ModelRegistry:
         history = [v for v in pointer.get("history", []) if v != version]
         if current:
             history.append(current)
-        atomic_write_json(
-            self.root / POINTER_FILE, {"live": version, "history": history[-50:]}
-        )
+        atomic_write_json(self.root / POINTER_FILE, {"live": version, "history": history[-50:]})
         return version
 
     def rollback(self) -> str:
@@ -187,9 +172,7 @@ class ModelRegistry:
         while history:
             candidate = history.pop()
             if self.is_complete(candidate):
-                atomic_write_json(
-                    self.root / POINTER_FILE, {"live": candidate, "history": history}
-                )
+                atomic_write_json(self.root / POINTER_FILE, {"live": candidate, "history": history})
                 return candidate
         raise BundleError("no earlier live version to roll back to")
 

@@ -32,13 +32,11 @@ class LabelledData:
         return len(self.texts)
 
     def label_counts(self) -> dict[str, int]:
-        return dict(
-            sorted(Counter(self.labels).items(), key=lambda kv: (-kv[1], kv[0]))
-        )
+        return dict(sorted(Counter(self.labels).items(), key=lambda kv: (-kv[1], kv[0])))
 
     def data_hash(self) -> str:
         digest = hashlib.sha256()
-        for text, label in zip(self.texts, self.labels):
+        for text, label in zip(self.texts, self.labels, strict=True):
             digest.update(text.encode("utf-8"))
             digest.update(b"\x1f")
             digest.update(label.encode("utf-8"))
@@ -49,9 +47,7 @@ class LabelledData:
         """Refuse data that cannot be held out and cross-validated, naming the labels."""
         counts = Counter(self.labels)
         if len(counts) < 2:
-            raise DataError(
-                self.source, f"needs at least two different labels, found {len(counts)}"
-            )
+            raise DataError(self.source, f"needs at least two different labels, found {len(counts)}")
         rare = {label: n for label, n in counts.items() if n < min_per_label}
         if rare:
             listed = ", ".join(f"{label!r} ({n})" for label, n in sorted(rare.items()))
@@ -61,9 +57,7 @@ class LabelledData:
             )
 
 
-def load_labelled_csv(
-    path: str | Path, text_cols: str | Sequence[str], label_col: str
-) -> LabelledData:
+def load_labelled_csv(path: str | Path, text_cols: str | Sequence[str], label_col: str) -> LabelledData:
     """Rows with text and label; an empty label or an empty/oversized text is an error, not a skip.
 
     Silently dropping rows would let a broken export train a model on a fraction of the history.

@@ -11,9 +11,7 @@ from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_su
 from triage.classifier import PetitionClassifier, abstain_summary
 
 
-def evaluate(
-    model: PetitionClassifier, texts: Sequence[str], labels: Sequence[str]
-) -> dict[str, Any]:
+def evaluate(model: PetitionClassifier, texts: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
     """Macro-F1, accuracy, top-3 accuracy, a per-label table and coverage at the abstain thresholds."""
     proba = model.predict_proba(texts)
     classes = model.classes_
@@ -28,11 +26,7 @@ def evaluate(
     return {
         "n": len(y),
         "macro_f1": round(
-            float(
-                f1_score(
-                    y, predicted, labels=label_set, average="macro", zero_division=0
-                )
-            ),
+            float(f1_score(y, predicted, labels=label_set, average="macro", zero_division=0)),
             4,
         ),
         "accuracy": round(float(accuracy_score(y, predicted)), 4),
@@ -44,9 +38,7 @@ def evaluate(
                 "f1": round(float(f), 4),
                 "support": int(s),
             }
-            for label, p, r, f, s in zip(label_set, precision, recall, f1, support)
+            for label, p, r, f, s in zip(label_set, precision, recall, f1, support, strict=True)
         },
-        "abstain": abstain_summary(
-            proba, y, classes, model.thresholds_, model.min_margin
-        ),
+        "abstain": abstain_summary(proba, y, classes, model.thresholds_, model.min_margin),
     }

@@ -61,9 +61,7 @@ def train_bundle(
     data.validate()
     started = time.perf_counter()
     x_train, x_test, y_train, y_test = split(data, test_size, seed)
-    model = PetitionClassifier(random_state=seed, **(params or {})).fit(
-        x_train, y_train
-    )
+    model = PetitionClassifier(random_state=seed, **(params or {})).fit(x_train, y_train)
     fit_seconds = time.perf_counter() - started
     quality = evaluate(model, x_test, y_test)
     data_hash = data.data_hash()
@@ -88,15 +86,12 @@ def train_bundle(
             "min_margin": model.min_margin,
             "thresholds": {
                 str(label): round(float(t), 4)
-                for label, t in zip(model.classes_, model.thresholds_)
+                for label, t in zip(model.classes_, model.thresholds_, strict=True)
             },
             "test": quality["abstain"],
             "train_out_of_fold": model.oof_proba_summary_,
         },
-        "params": {
-            k: list(v) if isinstance(v, tuple) else v
-            for k, v in model.get_params().items()
-        },
+        "params": {k: list(v) if isinstance(v, tuple) else v for k, v in model.get_params().items()},
         "data_hash": data_hash,
         "fit_seconds": round(fit_seconds, 2),
         "libraries": library_versions(),

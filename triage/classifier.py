@@ -5,14 +5,27 @@ a laptop-class CPU, answers in about a millisecond, and every decision can be ex
 terms that weighed most. Probabilities come from a multinomial calibrator fitted on
 out-of-fold decision scores, and the same out-of-fold predictions set the per-label abstain
 thresholds, so that neither is tuned on data the model has memorised.
+
+Three optional levers, all off by default so a model trained on an admin's own raw CSV behaves as
+before (each was measured on the public split, see docs/benchmarks.md "classify-levers"):
+
+- `drop_function_words`: remove the function words of `resources/function_words.txt` before the
+  character view is built. Use it when the training text was segmented with a stop list applied
+  (the public category_train split) and petitions arrive raw: both then yield the same n-grams.
+- `keywords`: groups of domain terms (e.g. the 3-level taxonomy's second- and third-level names
+  under each first-level class). They add one low-dimensional block that counts hits per group,
+  plus one binary feature per term: a prior that does not depend on the training text's style.
+- `fit(..., unlabelled=...)`: self-training; the most confident pseudo-labelled raw texts join
+  the training set at a lower weight.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import joblib
 import numpy as np
@@ -22,7 +35,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
-from triage.text import normalize, tokenize
+from triage.text import _resource_lines, normalize, stopwords, tokenize
 
 
 def _char_view(text: str) -> str:
@@ -31,8 +44,178 @@ def _char_view(text: str) -> str:
 
 
 def word_analyzer(text: str) -> list[str]:
-    """jieba words of normalised text; a module-level function so the model pickles."""
+    """jieba words of normalised text; kept so bundles saved before words were prepared load."""
     return tokenize(_char_view(text))
+
+
+def split_words(doc: str) -> list[str]:
+    """Words prepared once per petition (space-joined); module-level so the model pickles."""
+    return doc.split()
+
+
+_function_words: frozenset[str] | None = None
+
+
+def function_words() -> frozenset[str]:
+    global _function_words
+    if _function_words is None:
+        _function_words = frozenset(_resource_lines("function_words.txt"))
+    return _function_words
+
+
+def prepare(text: str, drop_function_words: bool = False, words: bool = True) -> tuple[str, str]:
+    """(character view, space-joined words) of normalised text, with jieba run only once.
+
+    Without `drop_function_words` the character view is the whole text (punctuation and all), as
+    the model always saw it. With it, the character view is the concatenation of the remaining
+    words, which is exactly what a segmented, stop-word-free training row turns into; the short
+    stopwords.txt list is left in it because the training split keeps some of its words (请, 已经).
+    """
+    if not drop_function_words:
+        chars = _char_view(text)
+        return chars, " ".join(tokenize(chars)) if words else ""
+    fw = function_words()
+    kept = [w for w in tokenize(_char_view(text), drop_stopwords=False) if w not in fw]
+    stop = stopwords()
+    return "".join(kept), " ".join(w for w in kept if w not in stop)
+
+
+_TERM_SEPARATORS = re.compile(r"[、，,/／（）()\s]|[和及与]")
+
+
+def keywords_from_taxonomy(rows: Sequence[Sequence[str]]) -> dict[str, list[str]]:
+    """Keyword groups from taxonomy rows (first, second, third level): the group is the first
+    level, its terms the parts of the second- and third-level names.
+
+    Names such as "劳动关系和劳动争议" are split at separators and 和/及/与 because petitions
+    rarely quote a whole category name but often use its parts. "其他" carries no signal.
+    """
+    groups: dict[str, list[str]] = {}
+    for row in rows:
+        if len(row) < 2 or not row[0].strip():
+            continue
+        terms = groups.setdefault(row[0].strip(), [])
+        for name in row[1:]:
+            for part in _TERM_SEPARATORS.split(normalize(name)):
+                part = part.strip()
+                if len(part) >= 2 and part != "其他" and part not in terms:
+                    terms.append(part)
+    return groups
+
+
+class KeywordFeatures:
+    """Per-group hit counts and per-term hits of keyword groups, for prepared petitions.
+
+    A term counts as present when the character view contains it, and each of its jieba words
+    of two or more characters counts when it is one of the petition's words; the group block is
+    log-scaled and L2-normalised so a long petition does not outweigh a short one.
+    """
+
+    def __init__(self, groups: Mapping[str, Sequence[str]]) -> None:
+        self.groups_ = sorted(groups)
+        self.term_groups_: dict[str, set[int]] = {}
+        self.word_groups_: dict[str, set[int]] = {}
+        for g, group in enumerate(self.groups_):
+            for term in groups[group]:
+                term = normalize(term).replace(" ", "")
+                if len(term) < 2:
+                    continue
+                self.term_groups_.setdefault(term, set()).add(g)
+                for word in tokenize(term):
+                    if len(word) >= 2:
+                        self.word_groups_.setdefault(word, set()).add(g)
+        self.vocabulary_ = {
+            t: i for i, t in enumerate(sorted(set(self.term_groups_) | set(self.word_groups_)))
+        }
+
+    def _terms_by_first_char(self) -> dict[str, tuple[str, ...]]:
+        """Terms indexed by their first character: a petition is checked only for terms that can
+        start in it, instead of testing every term against every petition (5x faster here)."""
+        index = getattr(self, "by_first_", None)
+        if index is None:
+            grouped: dict[str, list[str]] = {}
+            for term in self.term_groups_:
+                grouped.setdefault(term[0], []).append(term)
+            index = self.by_first_ = {c: tuple(ts) for c, ts in grouped.items()}
+        return index
+
+    @property
+    def n_group_features(self) -> int:
+        return 2 * len(self.groups_)
+
+    def feature_names(self) -> list[str]:
+        # group features are not terms of the petition: empty names keep them out of reasons
+        return [""] * self.n_group_features + list(self.vocabulary_)
+
+    def transform(self, prepared: Sequence[tuple[str, str]]) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+        n_groups = len(self.groups_)
+        counts = np.zeros((len(prepared), self.n_group_features), dtype=np.float32)
+        rows: list[int] = []
+        cols: list[int] = []
+        by_first = self._terms_by_first_char()
+        for i, (chars, words) in enumerate(prepared):
+            hits = set()
+            for first in set(chars):
+                for term in by_first.get(first, ()):
+                    if term in chars:
+                        hits.add(self.vocabulary_[term])
+                        for g in self.term_groups_[term]:
+                            counts[i, g] += 1
+            for word in set(words.split()):
+                groups = self.word_groups_.get(word)
+                if groups:
+                    hits.add(self.vocabulary_[word])
+                    for g in groups:
+                        counts[i, n_groups + g] += 1
+            rows.extend([i] * len(hits))
+            cols.extend(hits)
+        group_block = _l2_rows(sparse.csr_matrix(np.log1p(counts)))
+        term_block = sparse.csr_matrix(
+            (np.ones(len(rows), dtype=np.float32), (rows, cols)),
+            shape=(len(prepared), len(self.vocabulary_)),
+        )
+        return group_block, _l2_rows(term_block)
+
+
+class TemperatureCalibrator:
+    """softmax(scores / T) with one temperature T fitted on out-of-fold scores by log loss.
+
+    Unlike a multinomial calibrator it cannot move the arg-max: the label is the SVM's own, which
+    matters when the fold models' scores come from a different text style (segmented training
+    rows) than the petitions the model will see (raw), and per-label offsets learned on the
+    former would bias the latter.
+    """
+
+    def fit(
+        self, scores: np.ndarray, y: np.ndarray, classes: np.ndarray | None = None
+    ) -> TemperatureCalibrator:
+        from scipy.optimize import minimize_scalar
+
+        self.classes_ = np.unique(y) if classes is None else np.asarray(classes)
+        index = {label: i for i, label in enumerate(self.classes_)}
+        target = np.array([index[label] for label in y])
+
+        def loss(log_t: float) -> float:
+            p = self._softmax(scores / np.exp(log_t))
+            return float(-np.log(p[np.arange(len(target)), target] + 1e-12).mean())
+
+        self.temperature_ = float(np.exp(minimize_scalar(loss, bounds=(-5.0, 5.0), method="bounded").x))
+        return self
+
+    @staticmethod
+    def _softmax(z: np.ndarray) -> np.ndarray:
+        z = z - z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def predict_proba(self, scores: np.ndarray) -> np.ndarray:
+        return self._softmax(np.asarray(scores, dtype=np.float64) / self.temperature_)
+
+
+def _l2_rows(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sparse.csr_matrix(sparse.diags(1.0 / norms) @ matrix, dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -71,6 +254,14 @@ class PetitionClassifier:
         min_margin: float = 0.1,
         cv: int = 3,
         random_state: int = 0,
+        drop_function_words: bool = False,
+        word_weight: float = 1.0,
+        keywords: Mapping[str, Sequence[str]] | None = None,
+        keyword_weight: float = 0.6,
+        keyword_term_weight: float = 0.3,
+        pseudo_label_share: float = 0.4,
+        pseudo_label_weight: float = 0.5,
+        calibration: str = "multinomial",
     ) -> None:
         self.char_ngram_range = char_ngram_range
         self.word_features = word_features
@@ -81,6 +272,14 @@ class PetitionClassifier:
         self.min_margin = min_margin
         self.cv = cv
         self.random_state = random_state
+        self.drop_function_words = drop_function_words
+        self.word_weight = word_weight
+        self.keywords = keywords
+        self.keyword_weight = keyword_weight
+        self.keyword_term_weight = keyword_term_weight
+        self.pseudo_label_share = pseudo_label_share
+        self.pseudo_label_weight = pseudo_label_weight
+        self.calibration = calibration
 
     # -- scikit-learn protocol ----------------------------------------------------------------
 
@@ -94,7 +293,32 @@ class PetitionClassifier:
         "min_margin",
         "cv",
         "random_state",
+        "drop_function_words",
+        "word_weight",
+        "keywords",
+        "keyword_weight",
+        "keyword_term_weight",
+        "pseudo_label_share",
+        "pseudo_label_weight",
+        "calibration",
     )
+
+    # defaults for bundles pickled before a parameter existed: they keep their old behaviour
+    _LEGACY_DEFAULTS: ClassVar[dict[str, Any]] = {
+        "drop_function_words": False,
+        "word_weight": 1.0,
+        "keywords": None,
+        "keyword_weight": 0.6,
+        "keyword_term_weight": 0.3,
+        "pseudo_label_share": 0.4,
+        "pseudo_label_weight": 0.5,
+        "calibration": "multinomial",
+        "keyword_features_": None,
+        "pseudo_labelled_": 0,
+    }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update({**self._LEGACY_DEFAULTS, **state})
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self._PARAMS}
@@ -124,7 +348,7 @@ class PetitionClassifier:
         if self.word_features:
             vectorizers.append(
                 TfidfVectorizer(
-                    analyzer=word_analyzer,
+                    analyzer=split_words,
                     sublinear_tf=True,
                     min_df=min_df,
                     dtype=np.float32,
@@ -132,54 +356,114 @@ class PetitionClassifier:
             )
         return vectorizers
 
-    def _features(self, normalised: Sequence[str]) -> sparse.csr_matrix:
-        blocks = [v.transform(normalised) for v in self.vectorizers_]
-        return sparse.hstack(blocks, format="csr")
+    def _prepare(self, texts: Sequence[str]) -> list[tuple[str, str]]:
+        words = self.word_features or bool(self.keywords)  # jieba only when needed
+        return [prepare(normalize(t), self.drop_function_words, words) for t in texts]
+
+    def _features(self, prepared: Sequence[tuple[str, str]], fit: bool = False) -> sparse.csr_matrix:
+        """char n-grams | words (× word_weight) | keyword groups | keyword terms."""
+        chars = [c for c, _ in prepared]
+        words = [w for _, w in prepared]
+        blocks = []
+        for i, vec in enumerate(self.vectorizers_):
+            # bundles saved before words were prepared re-tokenise the text themselves
+            docs = chars if i == 0 or vec.analyzer is word_analyzer else words
+            block = vec.fit_transform(docs) if fit else vec.transform(docs)
+            blocks.append(block if i == 0 else block * np.float32(self.word_weight))
+        if self.keyword_features_ is not None:
+            groups, terms = self.keyword_features_.transform(prepared)
+            blocks += [
+                groups * np.float32(self.keyword_weight),
+                terms * np.float32(self.keyword_term_weight),
+            ]
+        return sparse.hstack(blocks, format="csr", dtype=np.float32)
 
     def _new_svc(self) -> LinearSVC:
-        return LinearSVC(
-            C=self.C, class_weight="balanced", random_state=self.random_state
-        )
+        return LinearSVC(C=self.C, class_weight="balanced", random_state=self.random_state)
 
-    def fit(self, X: Sequence[str], y: Sequence[str]) -> PetitionClassifier:
+    def fit(
+        self,
+        X: Sequence[str],
+        y: Sequence[str],
+        unlabelled: Sequence[str] | None = None,
+    ) -> PetitionClassifier:
+        """Fit on labelled texts; `unlabelled` raw texts, if given, are used for self-training.
+
+        Self-training: a first model labels the unlabelled texts, and the `pseudo_label_share`
+        with the widest margin between their first and second label join the training set with
+        weight `pseudo_label_weight`. Calibration and abstain thresholds are still fitted on
+        out-of-fold predictions of labelled rows only (pseudo-labelled rows are always on the
+        training side of a fold), so their precision target is measured on real labels.
+        Never pass texts of an evaluation set here.
+        """
         if len(X) != len(y):
             raise ValueError(f"{len(X)} texts but {len(y)} labels")
         labels, counts = np.unique(np.asarray(y, dtype=object), return_counts=True)
         if len(labels) < 2:
             raise ValueError("training needs at least two different labels")
         if counts.min() < 2:
-            rare = ", ".join(str(lab) for lab, n in zip(labels, counts) if n < 2)
-            raise ValueError(
-                f"each label needs at least 2 training examples; too few for: {rare}"
-            )
+            rare = ", ".join(str(lab) for lab, n in zip(labels, counts, strict=True) if n < 2)
+            raise ValueError(f"each label needs at least 2 training examples; too few for: {rare}")
 
-        normalised = [normalize(t) for t in X]
         y_arr = np.asarray(y, dtype=object)
+        extra = [t for t in (unlabelled or []) if t and t.strip()]
+        prepared = self._prepare(list(X) + extra)
         self.vectorizers_ = self._new_vectorizers()
-        for vec in self.vectorizers_:
-            vec.fit(normalised)
-        features = self._features(normalised)
+        self.keyword_features_ = KeywordFeatures(self.keywords) if self.keywords else None
+        all_features = self._features(prepared, fit=True)
+        features, pool = all_features[: len(X)], all_features[len(X) :]
+        pseudo_x, pseudo_y = self._pseudo_labels(features, y_arr, pool)
+        self.pseudo_labelled_ = len(pseudo_y)
 
-        oof_scores = self._out_of_fold_scores(
-            features, y_arr, labels, int(counts.min())
-        )
-        self.calibrator_ = LogisticRegression(C=10.0, max_iter=2000)
-        self.calibrator_.fit(oof_scores, y_arr)
+        oof_scores = self._out_of_fold_scores(features, y_arr, labels, int(counts.min()), pseudo_x, pseudo_y)
+        self.calibrator_ = self._new_calibrator().fit(oof_scores, y_arr)
         oof_proba = self._align(
             self.calibrator_.predict_proba(oof_scores),
             self.calibrator_.classes_,
             labels,
         )
         self.classes_ = labels
-        self.thresholds_ = fit_thresholds(
-            oof_proba, y_arr, labels, self.target_precision
-        )
+        self.thresholds_ = fit_thresholds(oof_proba, y_arr, labels, self.target_precision)
 
-        self.svc_ = self._new_svc().fit(features, y_arr)
-        self.oof_proba_summary_ = abstain_summary(
-            oof_proba, y_arr, labels, self.thresholds_, self.min_margin
-        )
+        self.svc_ = self._fit_svc(features, y_arr, pseudo_x, pseudo_y)
+        self.oof_proba_summary_ = abstain_summary(oof_proba, y_arr, labels, self.thresholds_, self.min_margin)
         return self
+
+    def _new_calibrator(self) -> LogisticRegression | TemperatureCalibrator:
+        if self.calibration == "temperature":
+            return TemperatureCalibrator()
+        if self.calibration == "multinomial":
+            return LogisticRegression(C=10.0, max_iter=2000)
+        raise ValueError(f"calibration must be 'multinomial' or 'temperature', not {self.calibration!r}")
+
+    def _pseudo_labels(
+        self, features: sparse.csr_matrix, y: np.ndarray, pool: sparse.csr_matrix
+    ) -> tuple[sparse.csr_matrix | None, np.ndarray]:
+        n = round(pool.shape[0] * self.pseudo_label_share)
+        if n == 0:
+            return None, np.array([], dtype=object)
+        svc = self._new_svc().fit(features, y)
+        scores = self._decision(svc, pool, svc.classes_)
+        ranked = np.sort(scores, axis=1)
+        margin = ranked[:, -1] - ranked[:, -2]
+        chosen = np.argsort(-margin, kind="stable")[:n]
+        return pool[chosen], svc.classes_[scores[chosen].argmax(axis=1)].astype(object)
+
+    def _fit_svc(
+        self,
+        features: sparse.csr_matrix,
+        y: np.ndarray,
+        pseudo_x: sparse.csr_matrix | None,
+        pseudo_y: np.ndarray,
+    ) -> LinearSVC:
+        if pseudo_x is None:
+            return self._new_svc().fit(features, y)
+        weights = np.concatenate([np.ones(len(y)), np.full(len(pseudo_y), self.pseudo_label_weight)])
+        return self._new_svc().fit(
+            sparse.vstack([features, pseudo_x], format="csr"),
+            np.concatenate([y, pseudo_y]),
+            sample_weight=weights,
+        )
 
     def _out_of_fold_scores(
         self,
@@ -187,31 +471,32 @@ class PetitionClassifier:
         y: np.ndarray,
         labels: np.ndarray,
         min_count: int,
+        pseudo_x: sparse.csr_matrix | None = None,
+        pseudo_y: np.ndarray | None = None,
     ) -> np.ndarray:
         n_splits = max(2, min(self.cv, min_count))
-        folds = StratifiedKFold(
-            n_splits=n_splits, shuffle=True, random_state=self.random_state
-        )
+        folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=self.random_state)
         scores = np.zeros((features.shape[0], len(labels)), dtype=np.float64)
         for train_idx, test_idx in folds.split(features, y):
-            svc = self._new_svc().fit(features[train_idx], y[train_idx])
+            svc = self._fit_svc(
+                features[train_idx],
+                y[train_idx],
+                pseudo_x,
+                pseudo_y if pseudo_y is not None else np.array([], dtype=object),
+            )
             scores[test_idx] = self._decision(svc, features[test_idx], labels)
         return scores
 
     @staticmethod
-    def _decision(
-        svc: LinearSVC, features: sparse.csr_matrix, labels: np.ndarray
-    ) -> np.ndarray:
+    def _decision(svc: LinearSVC, features: sparse.csr_matrix, labels: np.ndarray) -> np.ndarray:
         raw = svc.decision_function(features)
         if raw.ndim == 1:  # binary: one column, positive means classes_[1]
             raw = np.column_stack([-raw, raw])
         return PetitionClassifier._align(raw, svc.classes_, labels, fill=-10.0)
 
     @staticmethod
-    def _align(
-        matrix: np.ndarray, have: np.ndarray, want: np.ndarray, fill: float = 0.0
-    ) -> np.ndarray:
-        if len(have) == len(want) and all(a == b for a, b in zip(have, want)):
+    def _align(matrix: np.ndarray, have: np.ndarray, want: np.ndarray, fill: float = 0.0) -> np.ndarray:
+        if len(have) == len(want) and all(a == b for a, b in zip(have, want, strict=True)):
             return matrix
         out = np.full((matrix.shape[0], len(want)), fill, dtype=np.float64)
         index = {label: i for i, label in enumerate(want)}
@@ -227,8 +512,7 @@ class PetitionClassifier:
 
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:
         self._check_fitted()
-        features = self._features([normalize(t) for t in X])
-        return self._proba_from_features(features)
+        return self._proba_from_features(self._features(self._prepare(X)))
 
     def _proba_from_features(self, features: sparse.csr_matrix) -> np.ndarray:
         scores = self._decision(self.svc_, features, self.classes_)
@@ -238,12 +522,10 @@ class PetitionClassifier:
     def predict(self, X: Sequence[str]) -> list[str]:
         return [str(self.classes_[i]) for i in self.predict_proba(X).argmax(axis=1)]
 
-    def predict_top_k(
-        self, X: Sequence[str], k: int = 3, n_reasons: int = 6
-    ) -> list[Prediction]:
+    def predict_top_k(self, X: Sequence[str], k: int = 3, n_reasons: int = 6) -> list[Prediction]:
         """Top-k labels with probabilities, the abstain decision and the reasons for each text."""
         self._check_fitted()
-        features = self._features([normalize(t) for t in X])
+        features = self._features(self._prepare(X))
         proba = self._proba_from_features(features)
         k = max(1, min(k, len(self.classes_)))
         predictions = []
@@ -256,13 +538,8 @@ class PetitionClassifier:
                     label=label,
                     confidence=float(p[best]),
                     abstain=self._abstains(p),
-                    top_k=[
-                        {"label": str(self.classes_[i]), "probability": float(p[i])}
-                        for i in order
-                    ],
-                    reasons=self._reasons(features[row], best, n_reasons)
-                    if n_reasons
-                    else [],
+                    top_k=[{"label": str(self.classes_[i]), "probability": float(p[i])} for i in order],
+                    reasons=self._reasons(features[row], best, n_reasons) if n_reasons else [],
                 )
             )
         return predictions
@@ -280,6 +557,8 @@ class PetitionClassifier:
             names: list[str] = []
             for vec in self.vectorizers_:
                 names.extend(vec.get_feature_names_out().tolist())
+            if self.keyword_features_ is not None:
+                names.extend(self.keyword_features_.feature_names())
             self._feature_names = names
         return self._feature_names
 
@@ -289,9 +568,7 @@ class PetitionClassifier:
             return coef[0] if label_index == 1 else -coef[0]
         return coef[label_index]
 
-    def _reasons(
-        self, row: sparse.csr_matrix, label_index: int, n: int
-    ) -> list[Reason]:
+    def _reasons(self, row: sparse.csr_matrix, label_index: int, n: int) -> list[Reason]:
         coef = self._coef_row(label_index)
         idx, values = row.indices, row.data
         if len(idx) == 0:
@@ -314,7 +591,7 @@ class PetitionClassifier:
     def explain(self, text: str, label: str | None = None, n: int = 8) -> list[Reason]:
         """The terms that pushed `text` towards `label` (the predicted label by default)."""
         self._check_fitted()
-        features = self._features([normalize(text)])
+        features = self._features(self._prepare([text]))
         if label is None:
             index = int(self._proba_from_features(features)[0].argmax())
         else:
@@ -374,11 +651,7 @@ def abstain_summary(
     order = np.argsort(-proba, axis=1)
     best = order[:, 0]
     top = proba[np.arange(len(proba)), best]
-    second = (
-        proba[np.arange(len(proba)), order[:, 1]]
-        if proba.shape[1] > 1
-        else np.zeros(len(proba))
-    )
+    second = proba[np.arange(len(proba)), order[:, 1]] if proba.shape[1] > 1 else np.zeros(len(proba))
     answered = (top >= thresholds[best]) & (top - second >= min_margin)
     correct = labels[best] == y
     coverage = float(answered.mean()) if len(answered) else 0.0

@@ -46,9 +46,7 @@ def detect_encoding(raw: bytes) -> str:
             return encoding
         except UnicodeDecodeError:
             continue
-    raise UnicodeDecodeError(
-        "utf-8/gb18030", raw[:1], 0, 1, "neither UTF-8 nor GB18030"
-    )
+    raise UnicodeDecodeError("utf-8/gb18030", raw[:1], 0, 1, "neither UTF-8 nor GB18030")
 
 
 def read_csv(path: str | Path) -> tuple[list[str], list[dict[str, str]]]:
@@ -60,9 +58,7 @@ def read_csv(path: str | Path) -> tuple[list[str], list[dict[str, str]]]:
     try:
         encoding = detect_encoding(raw)
     except UnicodeDecodeError:
-        raise DataError(
-            path, "cannot decode: not UTF-8, UTF-8 with BOM or GB18030"
-        ) from None
+        raise DataError(path, "cannot decode: not UTF-8, UTF-8 with BOM or GB18030") from None
     text = raw.decode(encoding)
     reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
@@ -81,9 +77,7 @@ def parse_columns(spec: str | Sequence[str]) -> list[str]:
     return [c.strip() for c in spec]
 
 
-def require_columns(
-    path: str | Path, header: Sequence[str], columns: Sequence[str]
-) -> None:
+def require_columns(path: str | Path, header: Sequence[str], columns: Sequence[str]) -> None:
     missing = [c for c in columns if c not in header]
     if missing:
         raise DataError(

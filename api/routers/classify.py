@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import get_loaded_model
 from api.live_model import LoadedModel
+from api.routers.routing import request_type_prediction, routing_fields
 from api.validation import petition_or_error
 from triage.classifier import Prediction
 
@@ -16,16 +17,21 @@ router = APIRouter(tags=["classify"])
 
 
 class Petition(BaseModel):
-    title: str | None = Field(
-        default=None, description="The petition's title (留言主题)"
-    )
+    title: str | None = Field(default=None, description="The petition's title (留言主题)")
     body: str | None = Field(default=None, description="The petition's text (留言详情)")
+    received_at: str | None = Field(
+        default=None,
+        description="When the petition was received (ISO 8601; without a zone: the routing table's zone). "
+        "Default: now. Sets due_at.",
+    )
+    request_type: str | None = Field(
+        default=None,
+        description="咨询 / 投诉 / 求助 / 建议 / 举报 / 表扬 when the platform knows it; else predicted",
+    )
 
 
 class ClassifyRequest(Petition):
-    k: int = Field(
-        default=3, ge=1, le=20, description="How many labels to return in top_k"
-    )
+    k: int = Field(default=3, ge=1, le=20, description="How many labels to return in top_k")
 
 
 class LabelProbability(BaseModel):
@@ -38,15 +44,38 @@ class ReasonOut(BaseModel):
     weight: float
 
 
+class Departments(BaseModel):
+    lead: str | None = Field(description="主办: the department that answers")
+    assist: list[str] = Field(description="协办: departments that help")
+
+
+class PlaceOut(BaseModel):
+    city: str | None
+    district: str | None
+    street: str | None
+    community: str | None
+
+
+class OutOfScopeOut(BaseModel):
+    reason: str
+    evidence: str
+    template: str
+
+
 class ClassifyResponse(BaseModel):
     label: str
     confidence: float
-    abstain: bool = Field(
-        description="True when staff should route this petition by hand"
-    )
+    abstain: bool = Field(description="True when staff should route this petition by hand")
     top_k: list[LabelProbability]
     reasons: list[ReasonOut]
     model_version: str
+    departments: Departments | None = None
+    request_type: str | None = None
+    due_at: str | None = Field(default=None, description="Reply deadline (ISO 8601, working days)")
+    place: PlaceOut | None = None
+    out_of_scope: OutOfScopeOut | None = Field(
+        default=None, description="Set when the hotline must not accept the petition: manual queue"
+    )
 
 
 class BatchRequest(BaseModel):
@@ -59,19 +88,28 @@ class BatchResponse(BaseModel):
     model_version: str
 
 
-def to_response(prediction: Prediction, version: str) -> ClassifyResponse:
-    return ClassifyResponse(model_version=version, **prediction.to_dict())
+def to_response(prediction: Prediction, version: str, routing: dict | None = None) -> ClassifyResponse:
+    return ClassifyResponse(model_version=version, **prediction.to_dict(), **(routing or {}))
 
 
-@router.post(
-    "/classify", response_model=ClassifyResponse, summary="Classify one petition"
-)
+@router.post("/classify", response_model=ClassifyResponse, summary="Classify one petition")
 async def classify(
-    payload: ClassifyRequest, loaded: Annotated[LoadedModel, Depends(get_loaded_model)]
+    payload: ClassifyRequest,
+    request: Request,
+    loaded: Annotated[LoadedModel, Depends(get_loaded_model)],
 ):
     text = petition_or_error(payload.title, payload.body)
     prediction = loaded.model.predict_top_k([text], k=payload.k)[0]
-    return to_response(prediction, loaded.version)
+    routing = routing_fields(
+        request,
+        payload.title,
+        payload.body,
+        prediction,
+        received_at=payload.received_at,
+        request_type=payload.request_type,
+        request_type_prediction=None if payload.request_type else request_type_prediction(request, [text])[0],
+    )
+    return to_response(prediction, loaded.version, routing)
 
 
 @router.post(
@@ -91,15 +129,26 @@ def classify_batch(
             f"batch has {len(payload.items)} items; the limit is {limit}",
         )
     if not payload.items:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, "items is empty: nothing to classify"
-        )
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "items is empty: nothing to classify")
     texts = [
-        petition_or_error(item.title, item.body, where=f"items[{i}]")
-        for i, item in enumerate(payload.items)
+        petition_or_error(item.title, item.body, where=f"items[{i}]") for i, item in enumerate(payload.items)
     ]
     predictions = loaded.model.predict_top_k(texts, k=payload.k)
+    types = request_type_prediction(request, texts)
+    routings = [
+        routing_fields(
+            request,
+            item.title,
+            item.body,
+            p,
+            received_at=item.received_at,
+            request_type=item.request_type,
+            request_type_prediction=t,
+            where=f"items[{i}]",
+        )
+        for i, (item, p, t) in enumerate(zip(payload.items, predictions, types, strict=True))
+    ]
     return BatchResponse(
-        items=[to_response(p, loaded.version) for p in predictions],
+        items=[to_response(p, loaded.version, r) for p, r in zip(predictions, routings, strict=True)],
         model_version=loaded.version,
     )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
+from sqlalchemy import text
 
 from api.deps import get_live, get_registry
 from api.live_model import LiveModel, NoLiveModel
@@ -13,19 +14,36 @@ from training.bundles import ModelRegistry
 router = APIRouter(tags=["system"])
 
 
+def _database(request: Request) -> dict[str, Any]:
+    """The case store's state, probed with one trivial query (and migrated if it just came back)."""
+    store = getattr(request.app.state, "store", None)
+    if store is None:
+        return {"status": "not configured"}
+    try:
+        with store.session() as session:
+            session.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure means "unavailable", with the reason
+        lines = str(exc).strip().splitlines()
+        error = store.last_error or f"{type(exc).__name__}: {lines[0] if lines else ''}"
+        return {"status": "unavailable", "backend": store.engine.url.get_backend_name(), "error": error}
+    return {"status": "ok", "backend": store.engine.url.get_backend_name()}
+
+
 @router.get("/health", summary="Service, model and database state")
 def health(
-    response: Response, live: Annotated[LiveModel, Depends(get_live)]
+    request: Request, response: Response, live: Annotated[LiveModel, Depends(get_live)]
 ) -> dict[str, Any]:
+    """200 when both the model and the database are usable; 503 naming which one is not."""
     try:
         loaded = live.get()
         model = {"status": "ok", "version": loaded.version}
     except NoLiveModel as exc:
         model = {"status": "missing", "error": str(exc)}
-    healthy = model["status"] == "ok"
+    database = _database(request)
+    healthy = model["status"] == "ok" and database["status"] in ("ok", "not configured")
     if not healthy:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    return {"status": "ok" if healthy else "degraded", "model": model}
+    return {"status": "ok" if healthy else "degraded", "model": model, "database": database}
 
 
 @router.get("/models", summary="Model bundles on disk and which one is live")

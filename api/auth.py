@@ -1,0 +1,179 @@
+"""Who may call what: bearer API keys with roles platform, staff and admin.
+
+One policy table names the roles allowed on each route, and one app-level dependency enforces it,
+so routers written by anyone get authentication without knowing about it, and a route nobody
+listed is admin-only rather than open. `/health`, the OpenAPI docs and the paths in
+`app.state.public_paths` (the staff page's HTML and static files) stay open; the page then calls
+the API with the key the clerk signed in with.
+
+Keys are checked with scrypt (see triage.store.keys); a successful check is cached in memory for
+`CACHE_SECONDS` under the SHA-256 of the key, so a revoked key stops working within that time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+
+from fastapi import HTTPException, Request, status
+
+from triage.store.keys import Identity, verify_key
+
+CACHE_SECONDS = 30.0
+
+PLATFORM, STAFF, ADMIN = "platform", "staff", "admin"
+READ = frozenset({"GET", "HEAD", "OPTIONS"})
+ANY = None
+
+# (methods or ANY, path template or prefix ending in "*", roles besides admin). First match wins.
+POLICY: list[tuple[frozenset[str] | None, str, tuple[str, ...]]] = [
+    (ANY, "/health", ("*",)),
+    (frozenset({"POST"}), "/cases", (PLATFORM, STAFF)),
+    (frozenset({"POST"}), "/classify", (PLATFORM,)),
+    (frozenset({"POST"}), "/classify/batch", (PLATFORM,)),
+    (ANY, "/cases*", (STAFF,)),
+    (ANY, "/stats*", (STAFF,)),
+    (ANY, "/draft*", (STAFF,)),
+    (ANY, "/check*", (STAFF,)),
+    (READ, "/answers*", (STAFF,)),
+    (READ, "/topics*", (STAFF,)),
+    (frozenset({"POST"}), "/duplicates/check", (STAFF,)),
+    (ANY, "/admin*", ()),
+    (ANY, "/models*", ()),
+]
+
+
+def allowed_roles(method: str, path: str) -> tuple[str, ...]:
+    """Roles allowed on `method path` besides admin; ("*",) means open to everyone.
+
+    `path` is the request's path ("/cases/12"); a pattern ending in "*" covers the path itself and
+    everything under it ("/cases*" covers "/cases" and "/cases/12/reply", not "/casesx").
+    """
+    for methods, pattern, roles in POLICY:
+        if methods is not None and method not in methods:
+            continue
+        if pattern.endswith("*"):
+            stem = pattern[:-1]
+            if path == stem or path.startswith(stem + "/"):
+                return roles
+        elif path == pattern:
+            return roles
+    return ()
+
+
+class KeyCache:
+    def __init__(self, seconds: float = CACHE_SECONDS) -> None:
+        self.seconds = seconds
+        self._items: dict[str, tuple[Identity, float]] = {}
+        self._pending: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> Identity | None:
+        with self._lock:
+            hit = self._items.get(digest)
+            if hit is None or hit[1] < time.monotonic():
+                self._items.pop(digest, None)
+                return None
+            return hit[0]
+
+    def put(self, digest: str, identity: Identity) -> None:
+        with self._lock:
+            if len(self._items) > 10_000:
+                self._items.clear()
+            self._items[digest] = (identity, time.monotonic() + self.seconds)
+
+    def verifying(self, digest: str) -> threading.Lock:
+        with self._lock:
+            if len(self._pending) > 1000:
+                self._pending.clear()
+            return self._pending.setdefault(digest, threading.Lock())
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing API key: send 'Authorization: Bearer <key>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "malformed Authorization header: use 'Bearer <key>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return token.strip()
+
+
+def authenticate(request: Request) -> Identity:
+    """The caller's identity from the bearer key (cached per request and for a short time)."""
+    cached = getattr(request.state, "identity", None)
+    if cached is not None:
+        return cached
+    token = _bearer(request)
+    digest = hashlib.sha256(token.encode("utf-8")).hexdigest()
+    cache: KeyCache = request.app.state.key_cache
+    identity = cache.get(digest)
+    if identity is None:
+        with cache.verifying(digest):  # a burst with a new key pays for one scrypt, not one each
+            identity = cache.get(digest)
+            if identity is None:
+                with request.app.state.store.session() as session:
+                    identity = verify_key(session, token)
+                if identity is None:
+                    raise HTTPException(
+                        status.HTTP_401_UNAUTHORIZED,
+                        "invalid or revoked API key",
+                        headers={"WWW-Authenticate": "Bearer"},
+                    )
+                cache.put(digest, identity)
+    request.state.identity = identity
+    return identity
+
+
+def _check(identity: Identity, roles: tuple[str, ...], what: str) -> None:
+    if identity.role != ADMIN and identity.role not in roles:
+        need = " or ".join((*roles, ADMIN))
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"a {identity.role} key may not {what}; this needs a {need} key"
+        )
+
+
+def require_role(*roles: str) -> Callable[[Request], Identity]:
+    """A dependency admitting the given roles (admin always); 401 without a valid key, 403 otherwise."""
+
+    def dependency(request: Request) -> Identity:
+        identity = authenticate(request)
+        _check(identity, roles, f"call {request.method} {request.url.path}")
+        return identity
+
+    return dependency
+
+
+def authorize(request: Request) -> None:
+    """The app-wide check: looks up the request's path in POLICY (patterns match concrete paths)."""
+    path = request.scope.get("path") or request.url.path
+    if path in getattr(request.app.state, "public_paths", ()) or any(
+        path.startswith(p.rstrip("*"))
+        for p in getattr(request.app.state, "public_paths", ())
+        if p.endswith("*")
+    ):
+        return
+    roles = allowed_roles(request.method, path)
+    if roles == ("*",):
+        return
+    identity = authenticate(request)
+    _check(identity, roles, f"call {request.method} {path}")
+
+
+def actor(request: Request) -> str | None:
+    identity = getattr(request.state, "identity", None)
+    return identity.actor if identity else None

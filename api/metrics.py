@@ -1,0 +1,208 @@
+"""`GET /metrics` in Prometheus text format: traffic, latency, the live model and answer quality.
+
+Each app gets its own CollectorRegistry (tests build many apps in one process). Figures are per
+worker process: behind one port, a scrape reaches one worker, so `triage_worker_info` names its
+pid and rates should be read per worker or summed over several scrapes' distinct pids.
+
+The abstain and QC-revise figures are counted from the JSON the service sends back (the
+`"abstain":true` / `"verdict":"revise"` fields of the few routes that carry them), so no router
+has to remember to report them and the count is exactly what clients were told.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import Response
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
+
+from api.live_model import NoLiveModel
+
+# `*_created` series double the output and no dashboard of ours reads them.
+disable_created_metrics()
+
+# Latency buckets around the targets: /classify p99 ≤ 25 ms, the load knee at 100 ms.
+BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+# (method, route template) whose responses carry classifier answers / quality verdicts.
+ABSTAIN_ROUTES = {("POST", "/classify"), ("POST", "/classify/batch"), ("POST", "/cases")}
+ABSTAIN_TRUE, ABSTAIN_FALSE = b'"abstain":true', b'"abstain":false'
+VERDICT_REVISE, VERDICT_OK = b'"verdict":"revise"', b'"verdict":"ok"'
+
+
+def _is_quality_route(method: str, route: str) -> bool:
+    return method == "POST" and (route in ("/check", "/check/batch") or route.endswith("/reply"))
+
+
+class Metrics:
+    """The app's metrics; the request middleware calls `observe_*` once per request."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "triage_http_requests",
+            "HTTP requests by method, route template and status",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "triage_http_request_duration_seconds",
+            "Time from request to the end of the response, by method and route template",
+            ["method", "route"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        self.answers = Counter(
+            "triage_classifier_answers",
+            "Petitions classified, by route",
+            ["route"],
+            registry=self.registry,
+        )
+        self.abstained = Counter(
+            "triage_classifier_abstained",
+            "Petitions the classifier abstained on (left to manual routing), by route",
+            ["route"],
+            registry=self.registry,
+        )
+        self.checks = Counter(
+            "triage_quality_checks", "Replies quality-checked, by route", ["route"], registry=self.registry
+        )
+        self.revise = Counter(
+            "triage_quality_revise",
+            "Quality checks whose verdict was 'revise', by route",
+            ["route"],
+            registry=self.registry,
+        )
+        self.registry.register(_StateCollector(self))
+        ProcessCollector(registry=self.registry)
+        self._wants: dict[tuple[str, str], str | None] = {}
+
+    # -- called by api.middleware.RequestMiddleware ---------------------------------------------
+
+    def wants_body(self, method: str, route: str | None) -> bool:
+        key = (method, route or "")
+        kind = self._wants.get(key, "?")
+        if kind == "?":
+            if key in ABSTAIN_ROUTES:
+                kind = "abstain"
+            elif _is_quality_route(*key):
+                kind = "quality"
+            else:
+                kind = None
+            self._wants[key] = kind
+        return kind is not None
+
+    def observe_body(self, method: str, route: str, chunk: bytes) -> None:
+        kind = self._wants.get((method, route))
+        if kind == "abstain":
+            yes, no = chunk.count(ABSTAIN_TRUE), chunk.count(ABSTAIN_FALSE)
+            if yes or no:
+                self.answers.labels(route).inc(yes + no)
+                if yes:
+                    self.abstained.labels(route).inc(yes)
+        elif kind == "quality":
+            revise, ok = chunk.count(VERDICT_REVISE), chunk.count(VERDICT_OK)
+            if revise or ok:
+                self.checks.labels(route).inc(revise + ok)
+                if revise:
+                    self.revise.labels(route).inc(revise)
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        method = method if method in METHODS else "OTHER"  # a client may send any token as method
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route).observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+def _ratio(counter_num: Counter, counter_den: Counter) -> dict[str, float]:
+    """Per-route num/den from two labelled counters (since this process started)."""
+    den = {
+        s.labels["route"]: s.value
+        for m in counter_den.collect()
+        for s in m.samples
+        if s.name.endswith("_total")
+    }
+    num = {
+        s.labels["route"]: s.value
+        for m in counter_num.collect()
+        for s in m.samples
+        if s.name.endswith("_total")
+    }
+    return {route: num.get(route, 0.0) / total for route, total in den.items() if total}
+
+
+class _StateCollector(Collector):
+    """Figures read at scrape time: the live model, the worker, and the derived rates."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        state = self.metrics.app.state
+        live = getattr(state, "live_model", None)
+        loaded = None
+        if live is not None:
+            try:  # get(), not peek(): report what a request would be served now (checks the pointer)
+                loaded = live.get()
+            except NoLiveModel:
+                loaded = None
+        info = GaugeMetricFamily(
+            "triage_model_info", "The model version this worker serves (value 1)", labels=["version"]
+        )
+        if loaded is not None:
+            info.add_metric([loaded.version], 1.0)
+        yield info
+        yield GaugeMetricFamily(
+            "triage_model_loaded", "1 when this worker has a live model loaded", value=1.0 if loaded else 0.0
+        )
+        worker = GaugeMetricFamily("triage_worker_info", "This worker process (value 1)", labels=["pid"])
+        worker.add_metric([str(os.getpid())], 1.0)
+        yield worker
+        abstain = GaugeMetricFamily(
+            "triage_classifier_abstain_ratio",
+            "Share of classified petitions abstained on since this worker started, by route",
+            labels=["route"],
+        )
+        for route, value in _ratio(self.metrics.abstained, self.metrics.answers).items():
+            abstain.add_metric([route], value)
+        yield abstain
+        revise = GaugeMetricFamily(
+            "triage_quality_revise_ratio",
+            "Share of quality-checked replies with verdict 'revise' since this worker started, by route",
+            labels=["route"],
+        )
+        for route, value in _ratio(self.metrics.revise, self.metrics.checks).items():
+            revise.add_metric([route], value)
+        yield revise
+
+
+router = APIRouter(tags=["system"])
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics of this worker",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format 0.0.4"}},
+)
+def metrics(request: Request) -> Response:
+    return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+def install(app: FastAPI) -> Metrics:
+    """Create the app's metrics, add `GET /metrics` (open like /health: no PII, no secrets)."""
+    app.state.metrics = Metrics(app)
+    app.include_router(router)
+    app.state.public_paths = set(getattr(app.state, "public_paths", set())) | {"/metrics"}
+    return app.state.metrics

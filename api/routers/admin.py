@@ -1,0 +1,153 @@
+"""Admin: retrain from the case store in the background, follow the job, promote, roll back.
+
+`POST /admin/retrain` answers at once with a job id (202); the job trains on the store's final
+routings (plus an optional uploaded labelled CSV) and compares the new model with the live one
+on the same held-out split. Nothing becomes live unless asked (`promote=true`) or until an admin
+promotes the version; every promotion and rollback is recorded in the audit trail.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile, status
+
+from api.auth import actor
+from training.bundles import BundleError
+from training.data import load_labelled_csv
+from training.from_store import retrain_from_store
+from triage.csvio import DataError
+from triage.store.repository import record_event
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+
+def _save_upload(upload: UploadFile, limit: int) -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="triage-retrain-"))
+    target = folder / (Path(upload.filename or "upload.csv").name or "upload.csv")
+    with target.open("wb") as fh:
+        shutil.copyfileobj(upload.file, fh)
+    if target.stat().st_size > limit:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE, f"file has {target.stat().st_size} bytes; the limit is {limit}"
+        )
+    return target
+
+
+@router.post(
+    "/retrain",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Start retraining from the case store (+ optional CSV)",
+)
+def retrain(
+    request: Request,
+    file: Annotated[
+        UploadFile | None, File(description="optional labelled CSV added to the store's cases")
+    ] = None,
+    text_col: Annotated[str, Form()] = "title,body",
+    label_col: Annotated[str, Form()] = "department",
+    test_size: Annotated[float, Form(gt=0, lt=0.9)] = 0.2,
+    seed: Annotated[int, Form()] = 0,
+    promote: Annotated[bool, Form()] = False,
+) -> dict[str, Any]:
+    state = request.app.state
+    csv_path = None
+    if file is not None and file.filename:
+        csv_path = _save_upload(file, state.settings.max_request_bytes * 20)
+        try:  # a broken file is the caller's error now, not a failed job later
+            load_labelled_csv(csv_path, text_col, label_col)
+        except DataError as exc:
+            shutil.rmtree(csv_path.parent, ignore_errors=True)
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc).replace(str(csv_path), file.filename)
+            ) from None
+    upload_name = file.filename if csv_path else ""
+    params = {
+        "csv": upload_name or None,
+        "text_col": text_col,
+        "label_col": label_col,
+        "test_size": test_size,
+        "seed": seed,
+        "promote": promote,
+    }
+    store, registry, live = state.store, state.registry, state.live_model
+
+    def job(progress) -> dict[str, Any]:
+        try:
+            result = retrain_from_store(
+                store,
+                registry,
+                csv_path=csv_path,
+                text_cols=text_col,
+                label_col=label_col,
+                test_size=test_size,
+                seed=seed,
+                promote=promote,
+                progress=progress,
+            )
+        except DataError as exc:  # name the uploaded file, not where the server kept it
+            if csv_path is None:
+                raise
+            raise DataError(
+                str(exc).replace(str(csv_path), upload_name).split(": ", 1)[0], str(exc).split(": ", 1)[-1]
+            ) from None
+        finally:
+            if csv_path is not None:
+                shutil.rmtree(csv_path.parent, ignore_errors=True)
+        with store.session(write=True) as s:
+            record_event(
+                s,
+                "model_trained",
+                params.get("actor"),
+                {"version": result["version"], "promoted": promote},
+                result["version"],
+            )
+        if promote:
+            live.refresh()
+        return result
+
+    params["actor"] = actor(request)
+    job_id = state.jobs.submit("retrain", params, job, actor=actor(request))
+    return {"job_id": job_id, "status": "queued", "url": f"/admin/jobs/{job_id}"}
+
+
+@router.get("/jobs", summary="Recent background jobs")
+def jobs(request: Request) -> dict[str, Any]:
+    return {"jobs": request.app.state.jobs.list()}
+
+
+@router.get("/jobs/{job_id}", summary="A job's progress, and when done, the new-versus-live comparison")
+def job_status(job_id: str, request: Request) -> dict[str, Any]:
+    return request.app.state.jobs.get(job_id)
+
+
+def _pointer_change(request: Request, kind: str, change) -> dict[str, Any]:
+    registry = request.app.state.registry
+    before = registry.live_version()
+    try:
+        version = change()
+    except BundleError as exc:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND if "unknown" in str(exc) else status.HTTP_409_CONFLICT, str(exc)
+        ) from None
+    request.app.state.live_model.refresh()
+    with request.app.state.store.session(write=True) as s:
+        record_event(s, kind, actor(request), {"from": before, "to": version}, version)
+    return {"live": version, "previous": before}
+
+
+@router.post("/models/{version}/promote", summary="Make a model version live")
+def promote(version: str, request: Request) -> dict[str, Any]:
+    return _pointer_change(request, "model_promoted", lambda: request.app.state.registry.promote(version))
+
+
+@router.post("/models/rollback", summary="Return to the previous live model")
+def rollback(request: Request) -> dict[str, Any]:
+    return _pointer_change(request, "model_rolled_back", request.app.state.registry.rollback)
+
+
+router.add_api_route("/rollback", rollback, methods=["POST"], summary="Alias of /admin/models/rollback")

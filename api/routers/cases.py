@@ -1,0 +1,452 @@
+"""The case workflow: the platform submits, staff route, draft, reply and return cases.
+
+Each request is one database transaction. Classification, routing and drafting of a new case
+happen before the transaction opens, so a slow model never holds a database lock and a failure
+there stores nothing. Every suggestion shown and every decision taken is written with the model
+version in force, which makes the store both the audit trail and the next model's training data.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, field_validator
+from sqlalchemy.exc import IntegrityError
+
+from api.auth import actor
+from api.intake_duplicates import find_possible_duplicate, index_case
+from api.live_model import NoLiveModel
+from api.validation import RowId, StoredText, petition_or_error
+from triage.store.clock import iso, now, parse_time
+from triage.store.intake import make_draft, suggest
+from triage.store.models import CLOSED, Case
+from triage.store.repository import (
+    CaseFilter,
+    decide_routing,
+    find_by_external_id,
+    get_case,
+    list_cases,
+    parse_status,
+    return_case,
+    save_reply,
+)
+from triage.store.repository import (
+    create_case as store_case,
+)
+
+log = logging.getLogger("triage.cases")
+router = APIRouter(tags=["cases"])
+
+
+class CaseIn(BaseModel):
+    external_id: StoredText = Field(
+        min_length=1, max_length=128, description="The platform's own id: a repeat returns the stored case"
+    )
+    title: StoredText | None = Field(default=None, description="留言主题")
+    body: StoredText | None = Field(default=None, description="留言详情")
+    channel: StoredText | None = Field(default=None, max_length=64, description="网站, 12345热线, 微信 …")
+    district: StoredText | None = Field(default=None, max_length=64)
+    received_at: datetime | None = Field(
+        default=None, description="ISO 8601; local time (UTC+8) when no offset; default now"
+    )
+    request_type: StoredText | None = Field(
+        default=None, max_length=32, description="咨询, 求助, 投诉, 建议 …"
+    )
+
+    @field_validator("external_id")
+    @classmethod
+    def _strip(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("external_id is blank")
+        return v.strip()
+
+
+class RoutingIn(BaseModel):
+    action: Literal["accept", "override"]
+    department: StoredText | None = Field(default=None, max_length=128)
+    reason: StoredText | None = Field(default=None, max_length=2000)
+    version: int | None = Field(
+        default=None, description="the case version you read; a stale one is refused with 409"
+    )
+
+
+class ReplyIn(BaseModel):
+    text: StoredText = Field(max_length=20_000)
+    send: bool = False
+    confirm_reason: StoredText | None = Field(
+        default=None, max_length=2000, description="send despite quality flags, saying why"
+    )
+    version: int | None = None
+
+
+class ReturnIn(BaseModel):
+    reason: StoredText = Field(
+        min_length=1, max_length=2000, description="why the department says the case is not theirs"
+    )
+    department: StoredText | None = Field(
+        default=None, max_length=128, description="the returning department (default: the case's)"
+    )
+    version: int | None = None
+
+
+# -- serialising --------------------------------------------------------------------------------
+
+
+def _deadline(case: Case, at: datetime) -> dict[str, Any]:
+    open_ = case.status != CLOSED
+    return {
+        "deadline": iso(case.due_at),
+        "overdue": open_ and case.due_at < at,
+        "hours_left": round((case.due_at - at).total_seconds() / 3600, 1) if open_ else None,
+    }
+
+
+def summary(case: Case, at: datetime) -> dict[str, Any]:
+    return {
+        "id": case.id,
+        "external_id": case.external_id,
+        "title": case.title,
+        "status": case.status,
+        "department": case.department,
+        "label": case.label,
+        "confidence": case.confidence,
+        "abstain": case.abstain,
+        "manual_queue": case.manual_queue,
+        "routing_state": case.routing_state,
+        "request_type": case.request_type,
+        "channel": case.channel,
+        "received_at": iso(case.received_at),
+        **_deadline(case, at),
+        "returns": case.returns,
+        "version": case.version,
+    }
+
+
+def _routing_view(case: Case) -> dict[str, Any]:
+    suggestion = next((r for r in case.routings if r.kind == "suggestion"), None)
+    details = suggestion.details if suggestion else {}
+    return {
+        "label": case.label,
+        "department": case.department,
+        "suggested_department": case.suggested_department,
+        "confidence": case.confidence,
+        "abstain": case.abstain,
+        "manual_queue": case.manual_queue,
+        "state": case.routing_state,
+        "model_version": case.model_version,
+        "top_k": details.get("top_k", []),
+        "reasons": details.get("reasons", []),
+        "departments": details.get("departments"),
+        "place": details.get("place"),
+        "out_of_scope": details.get("out_of_scope"),
+        "possible_duplicate": details.get("possible_duplicate"),
+        "returned_by": [
+            {"department": r.department, "reason": r.reason, "at": iso(r.created_at)}
+            for r in case.routings
+            if r.kind == "return"
+        ],
+    }
+
+
+def _reply_view(reply) -> dict[str, Any] | None:
+    if reply is None:
+        return None
+    return {
+        "kind": reply.kind,
+        "text": reply.text,
+        "tier": reply.tier,
+        "sources": reply.sources,
+        "qc": reply.qc,
+        "confirm_reason": reply.confirm_reason,
+        "actor": reply.actor,
+        "at": iso(reply.created_at),
+    }
+
+
+def detail(case: Case, at: datetime) -> dict[str, Any]:
+    def last(kinds: tuple[str, ...]):
+        return next((r for r in reversed(case.replies) if r.kind in kinds), None)
+
+    suggested = last(("suggested",))
+    latest = last(("draft", "refused", "final"))
+    return {
+        **summary(case, at),
+        "body": case.body,
+        "district": case.district,
+        "created_at": iso(case.created_at),
+        "updated_at": iso(case.updated_at),
+        "closed_at": iso(case.closed_at),
+        "routing": (routing := _routing_view(case)),
+        "possible_duplicate": routing["possible_duplicate"],
+        "draft": {"text": suggested.text, "tier": suggested.tier, "sources": suggested.sources}
+        if suggested
+        else {"text": "", "tier": None, "sources": []},
+        "latest_reply": _reply_view(latest),
+        "reply": _reply_view(last(("final",))),
+        "qc": latest.qc if latest else None,
+        "history": [
+            {
+                "id": e.id,
+                "kind": e.kind,
+                "actor": e.actor,
+                "data": e.data,
+                "model_version": e.model_version,
+                "at": iso(e.created_at),
+            }
+            for e in case.events
+        ],
+    }
+
+
+def _created_view(case: Case, at: datetime, created: bool) -> dict[str, Any]:
+    view = detail(case, at)
+    keep = (
+        "id",
+        "external_id",
+        "status",
+        "deadline",
+        "overdue",
+        "hours_left",
+        "request_type",
+        "version",
+        "routing",
+        "draft",
+        "possible_duplicate",
+    )
+    return {**{k: view[k] for k in keep}, "created": created}
+
+
+# -- endpoints ----------------------------------------------------------------------------------
+
+
+def _request_type_prediction(request: Request, text: str) -> Any | None:
+    """The request-type model's guess (咨询/投诉/…) when one is live; the routing uses it for the deadline."""
+    holder = getattr(request.app.state, "request_type_model", None)
+    if holder is None:
+        return None
+    try:
+        return holder.get().model.predict_top_k([text], k=1, n_reasons=0)[0]
+    except NoLiveModel:
+        return None
+
+
+@router.post(
+    "/cases",
+    summary="Submit a petition: stored, classified, routed, given a deadline and a draft",
+    status_code=201,
+)
+def create(payload: CaseIn, request: Request, response: Response) -> dict[str, Any]:
+    store = request.app.state.store
+    title, body = payload.title or "", payload.body or ""
+    text = petition_or_error(title, body)
+    with store.session() as s:
+        existing = find_by_external_id(s, payload.external_id)
+        if existing is not None:
+            response.status_code = status.HTTP_200_OK
+            return _created_view(get_case(s, existing.id, full=True), now(), created=False)
+    received = parse_time(payload.received_at) if payload.received_at else now()
+    prediction, version = None, None
+    try:
+        loaded = request.app.state.live_model.get()
+        prediction, version = loaded.model.predict_top_k([text], k=3)[0], loaded.version
+    except NoLiveModel as exc:
+        log.warning("no live model: case %s goes to the manual queue (%s)", payload.external_id, exc)
+    state = request.app.state
+    try:
+        suggestion = suggest(
+            title=title,
+            body=body,
+            received_at=received,
+            request_type=payload.request_type,
+            prediction=prediction,
+            model_version=version,
+            routing=getattr(state, "routing", None),
+            request_type_prediction=_request_type_prediction(request, text)
+            if payload.request_type is None
+            else None,
+        )
+    except ValueError as exc:
+        field = "received_at" if "received" in type(exc).__name__.lower() else "request_type"
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{field}: {exc}") from None
+    duplicate = find_possible_duplicate(state, text, received)
+    if duplicate is not None:
+        suggestion.details["possible_duplicate"] = duplicate
+    draft = make_draft(
+        getattr(state, "drafter", None), title, body, suggestion.department, suggestion.request_type
+    )
+    try:
+        with store.session(write=True) as s:
+            case = store_case(
+                s,
+                external_id=payload.external_id,
+                title=title,
+                body=body,
+                received_at=received,
+                suggestion=suggestion,
+                draft=draft,
+                channel=payload.channel,
+                district=payload.district,
+                actor=actor(request),
+            )
+            view = _created_view(case, now(), created=True)  # its collections are the ones just written
+    except IntegrityError:
+        # the same external_id arrived twice at once: the other request stored it, answer with that
+        with store.session() as s:
+            existing = find_by_external_id(s, payload.external_id)
+            if existing is None:
+                raise
+            response.status_code = status.HTTP_200_OK
+            return _created_view(get_case(s, existing.id, full=True), now(), created=False)
+    index_case(state, view["id"], title, body, received)
+    return view
+
+
+@router.get("/cases", summary="The queue: overdue first, then by deadline; filtered and paginated")
+def queue(
+    request: Request,
+    status_: Annotated[
+        str | None,
+        Query(alias="status", description="open, or new,assigned,returned,closed (comma-separated)"),
+    ] = None,
+    department: str | None = None,
+    overdue: bool | None = None,
+    abstained: bool | None = Query(default=None, description="true: only cases for manual routing"),
+    q: Annotated[
+        str | None, Query(max_length=200, description="text in the title or body, or an external id")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+) -> JSONResponse:
+    filters = CaseFilter(
+        status=parse_status(status_),
+        department=department or None,
+        overdue=overdue,
+        abstained=abstained,
+        q=q or None,
+    )
+    at = now()
+    with request.app.state.store.session() as s:
+        rows, total = list_cases(s, filters, limit=limit, offset=offset, at=at)
+        items = [summary(c, at) for c in rows]
+    # plain JSON types already: skip FastAPI's per-value encoder, which costs more than the query
+    return JSONResponse({"items": items, "total": total, "limit": limit, "offset": offset})
+
+
+@router.get(
+    "/cases/{case_id}",
+    summary="One case: petition, routing with reasons, draft and sources, QC, deadline, history",
+)
+def read(case_id: RowId, request: Request) -> dict[str, Any]:
+    with request.app.state.store.session() as s:
+        return detail(get_case(s, case_id, full=True), now())
+
+
+@router.post(
+    "/cases/{case_id}/routing", summary="Accept the suggested department or override it with a reason"
+)
+def route(case_id: RowId, payload: RoutingIn, request: Request) -> dict[str, Any]:
+    with request.app.state.store.session(write=True) as s:
+        case = get_case(s, case_id)
+        decide_routing(
+            s,
+            case,
+            action=payload.action,
+            department=payload.department,
+            reason=payload.reason,
+            actor=actor(request),
+            expected_version=payload.version,
+        )
+        return detail(get_case(s, case_id, full=True), now())
+
+
+def _quality(request: Request, case: Case, text: str) -> tuple[dict[str, Any] | None, bool]:
+    """The quality checker's result and whether it asks for revision; (None, False) without a checker."""
+    checker = getattr(request.app.state, "quality_checker", None)
+    if checker is None:
+        return None, False
+    petition = {"title": case.title, "body": case.body}
+    try:
+        result = checker.check(
+            petition, text, replied_at=now(), received_at=case.received_at, request_type=case.request_type
+        ).to_dict()
+    except ValueError as exc:
+        if case.request_type and "request_type" in str(exc):  # a type the checker does not know
+            result = checker.check(petition, text, replied_at=now(), received_at=case.received_at).to_dict()
+        else:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"reply: {exc}") from None
+    verdict = result.get("verdict")
+    flagged = verdict != "ok" if verdict is not None else bool(result.get("flags"))
+    return result, flagged
+
+
+@router.post(
+    "/cases/{case_id}/reply", summary="Save a draft, or send the final reply after the quality check"
+)
+def reply(case_id: RowId, payload: ReplyIn, request: Request) -> dict[str, Any]:
+    if not payload.text.strip():
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "text is empty: write the reply first")
+    store = request.app.state.store
+    with store.session() as s:
+        case = get_case(s, case_id)
+        if case.status == CLOSED:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                f"case {case_id} is closed: its reply was sent at {iso(case.closed_at)}",
+            )
+        qc, flagged = _quality(request, case, payload.text)
+    live = request.app.state.live_model.peek()
+    with store.session(write=True) as s:
+        case = get_case(s, case_id)
+        saved = save_reply(
+            s,
+            case,
+            text=payload.text,
+            send=payload.send,
+            qc=qc,
+            flagged=flagged,
+            confirm_reason=payload.confirm_reason,
+            actor=actor(request),
+            model_version=live.version if live else case.model_version,
+            expected_version=payload.version,
+        )
+        refused = saved.kind == "refused"
+        out = {
+            "case_id": case.id,
+            "status": case.status,
+            "sent": saved.kind == "final",
+            "kind": saved.kind,
+            "version": case.version,
+            "qc": qc,
+        }
+    if refused:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            {
+                "message": "the quality check asks for revision: fix the flags, or send with confirm_reason saying why not",
+                "verdict": qc.get("verdict"),
+                "score": qc.get("score"),
+                "flags": qc.get("flags", []),
+            },
+        )
+    return out
+
+
+@router.post(
+    "/cases/{case_id}/return", summary="退单: the department says the case is not theirs (a hard negative)"
+)
+def give_back(case_id: RowId, payload: ReturnIn, request: Request) -> dict[str, Any]:
+    with request.app.state.store.session(write=True) as s:
+        case = get_case(s, case_id)
+        return_case(
+            s,
+            case,
+            reason=payload.reason,
+            department=payload.department,
+            actor=actor(request),
+            expected_version=payload.version,
+        )
+        return detail(get_case(s, case_id, full=True), now())

@@ -1,0 +1,81 @@
+"""`POST /draft`: a reply draft for staff, with its sources and the slots they must complete.
+
+The app builds one drafter at startup (`build_drafter`) so the answer library, the history index
+and any embedding model are loaded once per process, not per request.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request, status
+from pydantic import BaseModel, Field
+
+from api.validation import petition_or_error
+from triage.drafting import Drafter, open_drafter_from_settings
+from triage.settings import Settings
+
+router = APIRouter(tags=["drafting"])
+
+
+def build_drafter(settings: Settings) -> Drafter:
+    """The process's drafter; a bad embedding model is logged (by `open_drafter`) at start, and BM25
+    carries on; the reason stays on `drafter.encoder_error`."""
+    return open_drafter_from_settings(settings).drafter
+
+
+def get_drafter(request: Request) -> Drafter:
+    drafter = getattr(request.app.state, "drafter", None)
+    if drafter is None:
+        drafter = build_drafter(request.app.state.settings)
+        request.app.state.drafter = drafter
+    return drafter
+
+
+class DraftRequest(BaseModel):
+    title: str | None = Field(default=None, description="The petition's title (留言主题)")
+    body: str | None = Field(default=None, description="The petition's text (留言详情)")
+    department: str | None = Field(default=None, description="The department it was routed to, if known")
+    request_type: str | None = Field(default=None, description="咨询, 投诉, 求助, 建议 …, if known")
+
+
+class SourceOut(BaseModel):
+    kind: str = Field(description="manual (curated answer library) or history (a past reply)")
+    id: str
+    score: float
+    department: str
+    text: str
+
+
+class DraftResponse(BaseModel):
+    draft: str
+    tier: str = Field(description="suggest (staff review) or escalate (nothing relevant was found)")
+    sources: list[SourceOut]
+    missing: list[str] = Field(description="slots staff must complete, marked 【…】 in the draft")
+    auto_reply: bool = Field(
+        default=False,
+        description="true only when an admin enabled auto-reply and a complete curated answer clears the threshold",
+    )
+
+
+@router.post("/draft", response_model=DraftResponse, summary="Draft a reply to a petition")
+def draft(payload: DraftRequest, request: Request):
+    petition_or_error(payload.title, payload.body)
+    drafter = get_drafter(request)
+    try:
+        result = drafter.draft(
+            payload.title or "",
+            payload.body or "",
+            department=payload.department or None,
+            request_type=payload.request_type or None,
+        )
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    return {**result.to_dict(), "auto_reply": result.auto_reply}
+
+
+def install(app, settings: Settings) -> None:  # app: fastapi.FastAPI
+    """One drafter per process on `app.state.drafter`, plus the /draft and /answers routes."""
+    from api.routers import answers
+
+    app.state.drafter = build_drafter(settings)
+    app.include_router(router)
+    app.include_router(answers.router)

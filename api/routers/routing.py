@@ -1,0 +1,162 @@
+"""`GET/PUT /admin/routing`: the routing table an admin reads and replaces; routing for /classify.
+
+`install` puts one live engine on `app.state.routing` (reloaded when the file changes) and the
+request-type model, when one is trained, on `app.state.request_type_model`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, HTTPException, Request, status
+
+from api.live_model import LiveModel, NoLiveModel
+from training.request_type import request_type_registry
+from triage.classifier import Prediction
+from triage.routing import ReceivedAtError, RoutingTableError
+from triage.routing.live import LiveRoutingEngine
+from triage.settings import Settings
+
+router = APIRouter(tags=["routing"])
+log = logging.getLogger("triage.routing")
+
+MAX_TABLE_BYTES = 1024 * 1024
+ROUTING_FIELDS = ("departments", "request_type", "due_at", "place", "out_of_scope")
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    app.state.routing = LiveRoutingEngine(settings.routing_table, check_seconds=settings.model_check_seconds)
+    app.state.request_type_model = LiveModel(
+        request_type_registry(settings.models_dir), settings.model_check_seconds
+    )
+    app.include_router(router)
+
+
+def request_type_prediction(request: Request, texts: list[str]) -> list[Prediction | None]:
+    """The request-type model's predictions, or None for each text when no such model is live."""
+    holder: LiveModel | None = getattr(request.app.state, "request_type_model", None)
+    if holder is None:
+        return [None] * len(texts)
+    try:
+        loaded = holder.get()
+    except NoLiveModel:
+        return [None] * len(texts)
+    return list(loaded.model.predict_top_k(texts, k=1, n_reasons=0))
+
+
+def routing_fields(
+    request: Request,
+    title: str | None,
+    body: str | None,
+    prediction: Prediction,
+    *,
+    received_at: str | None = None,
+    request_type: str | None = None,
+    request_type_prediction: Prediction | None = None,
+    where: str = "",
+) -> dict[str, Any]:
+    """The routing fields /classify adds; a 422 naming the field for a bad time or request type."""
+    live: LiveRoutingEngine | None = getattr(request.app.state, "routing", None)
+    if live is None or live.engine is None:
+        return dict.fromkeys(ROUTING_FIELDS)
+    prefix = f"{where}: " if where else ""
+    try:
+        routing = live.route(
+            title,
+            body,
+            prediction,
+            received_at=received_at,
+            request_type=request_type,
+            request_type_prediction=request_type_prediction,
+        )
+    except ReceivedAtError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{prefix}{exc}") from None
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{prefix}{exc}") from None
+    data = routing.to_dict()
+    return {name: data[name] for name in ROUTING_FIELDS}
+
+
+def _live(request: Request) -> LiveRoutingEngine:
+    live = getattr(request.app.state, "routing", None)
+    if live is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "routing is not set up in this app")
+    return live
+
+
+def _model_labels(request: Request) -> list[str] | None:
+    holder: LiveModel | None = getattr(request.app.state, "live_model", None)
+    if holder is None:
+        return None
+    try:
+        return [str(label) for label in holder.get().model.classes_]
+    except NoLiveModel:
+        return None
+
+
+@router.get("/admin/routing", summary="The routing table in use, its source text and any load error")
+def get_routing(request: Request) -> dict[str, Any]:
+    live = _live(request)
+    table = live.table
+    try:
+        text = live.path.read_text(encoding="utf-8")
+    except OSError:
+        text = None
+    summary = None
+    label_check = None
+    if table is not None:
+        summary = {
+            "departments": sorted(table.departments),
+            "label_sets": {name: sorted(labels) for name, labels in table.label_sets.items()},
+            "rules": [rule.name for rule in table.rules],
+            "deadlines": dict(table.deadlines),
+            "cohandling": {
+                "min_probability": table.cohandling.min_probability,
+                "max_assist": table.cohandling.max_assist,
+            },
+        }
+        labels = _model_labels(request)
+        if labels is not None:
+            try:
+                label_check = {"ok": True, "label_set": table.check_labels(labels)}
+            except RoutingTableError as exc:
+                label_check = {"ok": False, "error": str(exc)}
+    return {
+        "path": str(live.path),
+        "text": text,
+        "loaded": table is not None,
+        "error": live.last_error,
+        "live_model_labels": label_check,
+        "table": summary,
+    }
+
+
+@router.put(
+    "/admin/routing",
+    summary="Replace the routing table (YAML body); an invalid table is refused and the old one kept",
+)
+async def put_routing(request: Request) -> dict[str, Any]:
+    live = _live(request)
+    raw = await request.body()
+    if len(raw) > MAX_TABLE_BYTES:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"routing table over {MAX_TABLE_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "routing table is not UTF-8 text"
+        ) from None
+    if not text.strip():
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "routing table is empty")
+    try:
+        table = live.replace_text(text, _model_labels(request))
+    except RoutingTableError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    log.info("routing table replaced through the API")
+    return {
+        "ok": True,
+        "departments": len(table.departments),
+        "labels": len(table.labels),
+        "rules": len(table.rules),
+    }

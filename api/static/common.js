@@ -1,0 +1,255 @@
+// Shared by every page: the signed-in key, calls to the JSON API, safe DOM building, formatting.
+//
+// Petition and reply text comes from citizens and clerks, so nothing here ever assigns
+// innerHTML: elements are built with createElement and filled through textContent.
+"use strict";
+
+(function () {
+  const KEY = "triage.staffKey";
+  const T = (window.Triage = window.Triage || {});
+  T.pages = T.pages || {};
+
+  // -- the key ----------------------------------------------------------------------------------
+
+  T.key = function () {
+    return sessionStorage.getItem(KEY);
+  };
+
+  class ApiError extends Error {
+    constructor(status, detail) {
+      super(T.describe(detail) || "HTTP " + status);
+      this.status = status;
+      this.detail = detail;
+    }
+  }
+  T.ApiError = ApiError;
+
+  // A readable message from FastAPI's `detail`: a string, an object with `message`, or the list
+  // of validation errors pydantic produces.
+  T.describe = function (detail) {
+    if (detail === null || detail === undefined) return "";
+    if (typeof detail === "string") return detail;
+    if (Array.isArray(detail)) {
+      return detail
+        .map((d) => (d && d.msg ? (d.loc || []).slice(1).join(".") + ": " + d.msg : String(d)))
+        .join("；");
+    }
+    if (typeof detail === "object" && detail.message) return String(detail.message);
+    return JSON.stringify(detail);
+  };
+
+  const PREFIX = {
+    0: "无法连接服务器",
+    403: "没有权限",
+    404: "未找到",
+    409: "冲突（案件已被他人修改或已办结，请刷新）",
+    422: "输入有误",
+    503: "服务暂不可用",
+  };
+
+  T.errorText = function (err) {
+    if (!(err instanceof ApiError)) return String(err && err.message ? err.message : err);
+    const prefix = PREFIX[err.status] || "出错（HTTP " + err.status + "）";
+    return err.message ? prefix + "：" + err.message : prefix;
+  };
+
+  // One call to the API with the signed-in key. A 401 means the key stopped working (revoked, or
+  // a new database): sign out and ask again rather than showing empty pages.
+  T.api = async function (method, path, body) {
+    const headers = { Accept: "application/json", Authorization: "Bearer " + (T.key() || "") };
+    const init = { method: method, headers: headers, cache: "no-store" };
+    if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    let resp;
+    try {
+      resp = await fetch(path, init);
+    } catch (e) {
+      throw new ApiError(0, e && e.message ? e.message : String(e));
+    }
+    const text = await resp.text();
+    let data = null;
+    if (text) {
+      try {
+        data = JSON.parse(text);
+      } catch (e) {
+        data = { detail: text.slice(0, 300) };
+      }
+    }
+    if (resp.status === 401) {
+      signOut("登录已失效（密钥无效或已停用），请重新登录。");
+      throw new ApiError(401, data && data.detail);
+    }
+    if (!resp.ok) throw new ApiError(resp.status, data && data.detail !== undefined ? data.detail : data);
+    return data;
+  };
+
+  // -- safe DOM ---------------------------------------------------------------------------------
+
+  // el("a", {href: "/x", class: "y", text: "z"}, child, …): text goes through textContent only.
+  T.el = function (tag, props) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(props || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (name === "text") node.textContent = String(value);
+      else if (name === "class") node.className = value;
+      else if (name === "dataset") Object.assign(node.dataset, value);
+      else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+      else node.setAttribute(name, value === true ? "" : String(value));
+    }
+    for (const child of Array.prototype.slice.call(arguments, 2)) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  };
+
+  T.clear = function (node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+    return node;
+  };
+
+  T.byId = (id) => document.getElementById(id);
+
+  T.toast = function (message, kind) {
+    const box = T.byId("toast");
+    box.textContent = message;
+    box.className = "toast " + (kind || "info");
+    box.hidden = false;
+    clearTimeout(T.toast._timer);
+    T.toast._timer = setTimeout(() => (box.hidden = true), kind === "error" ? 8000 : 4000);
+  };
+
+  T.debounce = function (fn, ms) {
+    let timer = null;
+    return function () {
+      const args = arguments;
+      clearTimeout(timer);
+      timer = setTimeout(() => fn.apply(null, args), ms);
+    };
+  };
+
+  // -- wording ----------------------------------------------------------------------------------
+
+  T.STATUS = { new: "新案件", assigned: "已分派", returned: "被退回", closed: "已办结" };
+  T.ROUTING_STATE = { suggested: "待确认", accepted: "已接受", overridden: "已改派" };
+  T.FLAG = {
+    empty_reply: "空答复",
+    ack_only: "仅表示已收悉",
+    forwarded_only: "仅说明已转办",
+    generic_promise: "空泛表态",
+    buck_passing: "推诿",
+    too_short: "内容过短",
+    off_topic: "答非所问",
+    unanswered_question: "有问题未答复",
+    no_basis: "缺少依据",
+    no_contact: "缺少联系方式",
+    late: "超期答复",
+    near_duplicate: "与历史答复雷同",
+    unfilled_slot: "草稿空位未填写",
+  };
+  T.SOURCE_KIND = { manual: "人工答复库", history: "历史答复" };
+
+  // "2026-11-22T13:38:11+08:00" → "2026-11-22 13:38": shown in the time zone it was stored in
+  // (Beijing), whatever the clerk's browser is set to.
+  T.time = function (iso) {
+    if (!iso) return "—";
+    return String(iso).slice(0, 16).replace("T", " ");
+  };
+
+  // Now, written with the UTC offset of `ref` ("…+08:00"): the quality checker compares times as
+  // wall-clock readings, so "now" must be in the zone the case's received_at was written in.
+  T.nowAtOffsetOf = function (ref) {
+    const m = /([+-])(\d\d):(\d\d)$/.exec(ref || "");
+    if (!m) return new Date().toISOString();
+    const minutes = (m[1] === "-" ? -1 : 1) * (parseInt(m[2], 10) * 60 + parseInt(m[3], 10));
+    const shifted = new Date(Date.now() + minutes * 60000);
+    return shifted.toISOString().slice(0, 19) + m[0];
+  };
+
+  T.pct = function (x) {
+    return x === null || x === undefined ? "—" : Math.round(x * 100) + "%";
+  };
+
+  T.duration = function (hours) {
+    const h = Math.abs(hours);
+    const days = Math.floor(h / 24);
+    const rest = Math.round(h - days * 24);
+    return days > 0 ? days + " 天 " + rest + " 小时" : rest + " 小时";
+  };
+
+  // What is left of the deadline, in words: "剩余 3 天 4 小时" or "已超期 1 天 2 小时".
+  T.left = function (c) {
+    if (c.status === "closed" || c.hours_left === null || c.hours_left === undefined) return "—";
+    return c.hours_left < 0 ? "已超期 " + T.duration(c.hours_left) : "剩余 " + T.duration(c.hours_left);
+  };
+
+  // A case's "possible duplicate" mark, whichever field the store uses for it.
+  T.isDuplicate = function (c) {
+    if (c.possible_duplicate === true || c.duplicate === true) return true;
+    if (c.duplicate_of) return true;
+    const lists = [c.duplicates, c.possible_duplicates];
+    return lists.some((l) => Array.isArray(l) && l.length > 0);
+  };
+
+  T.needsManualRouting = (c) => Boolean(c.abstain || c.manual_queue);
+
+  T.badge = (text, kind) => T.el("span", { class: "badge " + (kind || ""), text: text });
+
+  // -- signing in -------------------------------------------------------------------------------
+
+  function showSignIn(message) {
+    T.byId("main").hidden = true;
+    T.byId("who").hidden = true;
+    T.byId("signin").hidden = false;
+    const error = T.byId("signin-error");
+    error.textContent = message || "";
+    error.hidden = !message;
+    T.byId("signin-key").focus();
+  }
+
+  function signOut(message) {
+    sessionStorage.removeItem(KEY);
+    showSignIn(message);
+  }
+  T.signOut = signOut;
+
+  // A key is good for this page when it may read the queue: staff or admin.
+  async function signIn(key) {
+    let resp;
+    try {
+      resp = await fetch("/cases?limit=1", { headers: { Authorization: "Bearer " + key }, cache: "no-store" });
+    } catch (e) {
+      return "无法连接服务器：" + e.message;
+    }
+    if (resp.status === 401) return "密钥无效或已停用。";
+    if (resp.status === 403) return "这个密钥没有办件权限：请使用工作人员（staff）或管理员密钥。";
+    if (!resp.ok) return "登录失败（HTTP " + resp.status + "）。";
+    sessionStorage.setItem(KEY, key);
+    return null;
+  }
+
+  function start() {
+    T.byId("signin").hidden = true;
+    T.byId("main").hidden = false;
+    T.byId("who").hidden = false;
+    const init = T.pages[document.body.dataset.page];
+    if (init) init();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    T.byId("signin-form").addEventListener("submit", async function (event) {
+      event.preventDefault();
+      const key = T.byId("signin-key").value.trim();
+      if (!key) return showSignIn("请输入密钥。");
+      const problem = await signIn(key);
+      if (problem) return showSignIn(problem);
+      T.byId("signin-key").value = "";
+      start();
+    });
+    T.byId("signout").addEventListener("click", () => signOut("已退出登录。"));
+    if (T.key()) start();
+    else showSignIn("");
+  });
+})();

@@ -1,0 +1,234 @@
+"""`triage index`, `triage answers import|list`, `triage draft`: the drafting side from the shell.
+
+`index` and `answers import` write into the same store the server reads
+(`<TRIAGE_MODELS_DIR>/retrieval/`); a running server picks the changes up at its next start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from collections.abc import Iterator
+
+from cli.common import print_json, progress, settings, write_csv
+from triage.csvio import DataError, numbered, parse_columns, read_csv, require_columns
+from triage.drafting import Drafter, EmptyPetition, open_drafter_from_settings
+from triage.retrieval.history import HistoryItem
+from triage.text import MAX_TEXT_CHARS, petition_text
+
+DRAFT_COLUMNS = ["draft", "tier", "sources"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("index", help="add answered petitions to the history that drafts are built from")
+    p.add_argument("--history", required=True, help="CSV of past petitions with their final replies")
+    p.add_argument("--text-col", default="title,body", help="petition text column(s), comma-separated")
+    p.add_argument("--reply-col", default="reply", help="the final reply column")
+    p.add_argument("--department-col", help="the handling department column")
+    p.add_argument("--time-col", help="the date column (YYYY-MM-DD …), for date filters")
+    p.add_argument("--id-col", help="a case id column (default: a hash of text and reply)")
+    p.set_defaults(func=run_index)
+
+    a = sub.add_parser("answers", help="the manual answer library")
+    asub = a.add_subparsers(dest="answers_command", required=True, metavar="ACTION")
+    imp = asub.add_parser("import", help="import curated answers from CSV (duplicates kept once, reported)")
+    imp.add_argument("file", help="CSV of curated answers")
+    imp.add_argument("--question-col", default="question")
+    imp.add_argument("--answer-col", default="answer")
+    imp.add_argument("--department-col")
+    imp.add_argument("--keywords-col")
+    imp.add_argument("--author-col")
+    imp.add_argument("--id-col")
+    imp.add_argument("--valid-from-col")
+    imp.add_argument("--valid-until-col")
+    imp.add_argument("--author", default="", help="author recorded for rows without one")
+    imp.set_defaults(func=run_answers_import)
+    ls = asub.add_parser("list", help="print the library as JSON")
+    ls.add_argument("--department")
+    ls.add_argument("--include-retired", action="store_true")
+    ls.set_defaults(func=run_answers_list)
+
+    d = sub.add_parser("draft", help="draft replies for a CSV of petitions (or one --text)")
+    source = d.add_mutually_exclusive_group(required=True)
+    source.add_argument("--input", help="CSV of petitions")
+    source.add_argument("--text", help="one petition; prints the draft as JSON")
+    d.add_argument(
+        "--text-col", default="title,body", help="text column(s) of --input: title,body or one column"
+    )
+    d.add_argument("--department-col", help="column with the routed department (filters the sources)")
+    d.add_argument("--department", help="department for --text")
+    d.add_argument("--output", help="CSV to write (required with --input)")
+    d.set_defaults(func=run_draft)
+
+
+def open_drafter() -> Drafter:
+    setup = open_drafter_from_settings(settings())
+    if setup.encoder_error:
+        print(f"warning: {setup.encoder_error}; using BM25 only", file=sys.stderr)
+    return setup.drafter
+
+
+def _title_body(row: dict[str, str], columns: list[str]) -> tuple[str, str]:
+    values = [(row.get(c) or "").strip() for c in columns]
+    if len(values) == 1:
+        return "", values[0]
+    return values[0], "。".join(v for v in values[1:] if v)
+
+
+def history_items(path: str, args: argparse.Namespace, counts: dict[str, int]) -> Iterator[HistoryItem]:
+    """Rows of a history CSV as items; rows without a reply or text are counted and skipped."""
+    columns = parse_columns(args.text_col)
+    header, rows = read_csv(path)
+    optional = [c for c in (args.department_col, args.time_col, args.id_col) if c]
+    require_columns(path, header, [*columns, args.reply_col, *optional])
+    for _, row in numbered(rows):
+        title, body = _title_body(row, columns)
+        text = petition_text(title, body)
+        reply = (row.get(args.reply_col) or "").strip()
+        if not reply:
+            counts["skipped_no_reply"] += 1
+            continue
+        if not text:
+            counts["skipped_no_text"] += 1
+            continue
+        ident = (row.get(args.id_col) or "").strip() if args.id_col else ""
+        if not ident:
+            ident = "h-" + hashlib.sha1(f"{text}\x00{reply}".encode()).hexdigest()[:16]
+        yield HistoryItem(
+            id=ident,
+            text=text[:MAX_TEXT_CHARS],
+            reply=reply,
+            department=(row.get(args.department_col) or "").strip() if args.department_col else "",
+            date=(row.get(args.time_col) or "").strip() if args.time_col else "",
+        )
+
+
+def run_index(args: argparse.Namespace) -> int:
+    counts = {"skipped_no_reply": 0, "skipped_no_text": 0}
+    items = list(history_items(args.history, args, counts))  # read fully first: a bad file adds nothing
+    drafter = open_drafter()
+    report = drafter.history.add_history(progress(items, total=len(items), desc="index"), defer_merge=True)
+    drafter.history.compact()
+    print_json(
+        {
+            "indexed": report.added,
+            "duplicates": len(report.duplicates),
+            **counts,
+            "history_size": len(drafter.history),
+        }
+    )
+    return 0
+
+
+def run_answers_import(args: argparse.Namespace) -> int:
+    drafter = open_drafter()
+    report = drafter.answers.import_csv(
+        args.file,
+        question_col=args.question_col,
+        answer_col=args.answer_col,
+        department_col=args.department_col,
+        id_col=args.id_col,
+        keywords_col=args.keywords_col,
+        author_col=args.author_col,
+        valid_from_col=args.valid_from_col,
+        valid_until_col=args.valid_until_col,
+        default_author=args.author,
+    )
+    drafter.answers.warm()
+    print_json({**report.to_dict(), "library_size": len(drafter.answers)})
+    return 0
+
+
+def run_answers_list(args: argparse.Namespace) -> int:
+    drafter = open_drafter()
+    print_json([a.to_dict() for a in drafter.answers.list(args.department, args.include_retired)])
+    return 0
+
+
+def run_draft(args: argparse.Namespace) -> int:
+    from cli import CommandError
+
+    if args.text is not None:
+        if not args.text.strip():
+            raise CommandError("--text is empty: nothing to draft a reply to")
+        if len(args.text) > MAX_TEXT_CHARS:
+            raise CommandError(f"--text has {len(args.text)} characters; the limit is {MAX_TEXT_CHARS}")
+        draft = open_drafter().draft("", args.text, department=args.department)
+        print_json(draft.to_dict())
+        return 0
+    if not args.output:
+        raise CommandError("--output is required with --input")
+    columns = parse_columns(args.text_col)
+    header, rows = read_csv(args.input)
+    require_columns(args.input, header, columns + ([args.department_col] if args.department_col else []))
+    petitions = []
+    for number, row in numbered(rows):
+        title, body = _title_body(row, columns)
+        if not (title or body):
+            raise DataError(args.input, "empty text", row=number, column=",".join(columns))
+        if len(title) > MAX_TEXT_CHARS or len(body) > MAX_TEXT_CHARS:
+            raise DataError(
+                args.input, f"text over {MAX_TEXT_CHARS} characters", row=number, column=",".join(columns)
+            )
+        department = (row.get(args.department_col) or "").strip() if args.department_col else ""
+        petitions.append((title, body, department or None))
+    drafter = open_drafter()
+
+    def annotated():
+        for row, (title, body, department) in zip(rows, petitions, strict=True):
+            try:
+                draft = drafter.draft(title, body, department=department)
+            except EmptyPetition:  # pragma: no cover - rejected above
+                continue
+            yield {
+                **row,
+                "draft": draft.draft,
+                "tier": draft.tier,
+                "sources": json.dumps([s.to_dict() for s in draft.sources], ensure_ascii=False),
+            }
+
+    out_header = header + [c for c in DRAFT_COLUMNS if c not in header]
+    write_csv(args.output, out_header, progress(annotated(), total=len(rows), desc="draft"))
+    print(f"drafted {len(rows)} replies → {args.output}")
+    return 0
+
+
+def bootstrap_drafting() -> dict:
+    """On a fresh clone: the bundled sample's replies as history, its curated answers as the library.
+
+    Only fills what is empty, so it never duplicates or overrides what staff have since changed.
+    """
+    from datasets import SAMPLE_DIR, load_sample
+
+    drafter = open_drafter()
+    out: dict = {}
+    if len(drafter.history) == 0:
+        items = [
+            HistoryItem(
+                id=r["id"],
+                text=petition_text(r["title"], r["body"]),
+                reply=r["reply"],
+                department=r["department"],
+                date=r["received_at"],
+            )
+            for r in load_sample()
+            if r.get("reply", "").strip()
+        ]
+        out["history_indexed"] = drafter.history.add_history(items).added
+        drafter.history.compact()
+    answers_csv = SAMPLE_DIR / "answers.csv"
+    if len(drafter.answers) == 0 and answers_csv.is_file():
+        report = drafter.answers.import_csv(
+            answers_csv,
+            question_col="question",
+            answer_col="answer",
+            department_col="department",
+            id_col="id",
+            keywords_col="keywords",
+            author_col="author",
+        )
+        drafter.answers.warm()
+        out["answers_imported"] = len(report.added)
+    return out

@@ -1,0 +1,188 @@
+"""`triage route`: a CSV of petitions → the same CSV with the routing added.
+
+Adds label, departments (JSON: lead and assist), request_type, due_at, place (JSON), out_of_scope
+(JSON: reason, evidence, template) and manual_queue. Every row is checked before anything is
+written, so a bad received time in row 900 fails the run with its row number and no output file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+from cli.classify import load_model
+from cli.common import progress, settings, write_csv
+from training.request_type import load_live_request_type
+from triage.csvio import DataError, join_text, numbered, parse_columns, read_csv, require_columns
+from triage.routing import ReceivedAtError, RoutingEngine, RoutingTableError
+from triage.routing.cohandling import cohandling_curve, fit_min_probability
+from triage.routing.live import LiveRoutingEngine
+from triage.text import MAX_TEXT_CHARS
+
+OUTPUT_COLUMNS = ["label", "departments", "request_type", "due_at", "place", "out_of_scope", "manual_queue"]
+CHUNK = 256
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("route", help="route a CSV of petitions: departments, request type, deadline, place")
+    p.add_argument("--input", required=True, help="CSV of petitions")
+    p.add_argument("--text-col", default="title,body", help="text column(s), comma-separated")
+    p.add_argument("--output", help="CSV to write (required unless --fit-cohandling)")
+    p.add_argument(
+        "--received-col",
+        default="received_at",
+        help="column with the time of receipt (used when present; default: received_at)",
+    )
+    p.add_argument(
+        "--request-type-col",
+        default="request_type",
+        help="column with known request types, used when present (default: request_type); empty "
+        "cells and files without it get the request-type model's prediction",
+    )
+    p.add_argument("--table", help="routing table (default: TRIAGE_ROUTING_TABLE or config/routing.yaml)")
+    p.add_argument("--version", help="department model version (default: the live one)")
+    p.add_argument(
+        "--fit-cohandling",
+        metavar="LABEL_COL",
+        help="instead of routing: fit cohandling.min_probability on --input, labelled petitions the "
+        "model was not trained on (LABEL_COL holds the true label); prints coverage vs precision",
+    )
+    p.add_argument("--target-precision", type=float, default=0.3, help="with --fit-cohandling (default 0.3)")
+    p.add_argument(
+        "--write", action="store_true", help="with --fit-cohandling: store the threshold in the table"
+    )
+    p.set_defaults(func=run)
+
+
+def _engine(table: str | None) -> RoutingEngine:
+    from cli import CommandError
+
+    path = Path(table) if table else settings().routing_table
+    try:
+        return RoutingEngine.from_file(path)
+    except RoutingTableError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from cli import CommandError
+
+    if args.fit_cohandling:
+        return fit_cohandling(args)
+    if not args.output:
+        raise CommandError("--output is required (or use --fit-cohandling LABEL_COL)")
+    columns = parse_columns(args.text_col)
+    header, rows = read_csv(args.input)
+    require_columns(args.input, header, columns)
+    type_col = args.request_type_col if args.request_type_col in header else None
+    received_col = args.received_col if args.received_col in header else None
+    texts = []
+    for number, row in numbered(rows):
+        text = join_text(row, columns)
+        if not text.strip():
+            raise DataError(args.input, "empty text", row=number, column=",".join(columns))
+        if len(text) > MAX_TEXT_CHARS:
+            raise DataError(
+                args.input, f"text over {MAX_TEXT_CHARS} characters", row=number, column=",".join(columns)
+            )
+        texts.append(text)
+    engine = _engine(args.table)
+    version, model = load_model(args.version)
+    rt_model = load_live_request_type(settings().models_dir)
+
+    title_col, body_col = ([*columns, None])[:2] if len(columns) <= 2 else (None, None)
+    routed = []
+    for start in range(0, len(rows), CHUNK):
+        batch = texts[start : start + CHUNK]
+        predictions = model.predict_top_k(batch, k=3, n_reasons=0)
+        types = rt_model[1].predict_top_k(batch, k=1, n_reasons=0) if rt_model else [None] * len(batch)
+        for offset, (prediction, rtype) in enumerate(zip(predictions, types, strict=True)):
+            index = start + offset
+            row, number = rows[index], index + 2
+            title = row.get(title_col, "") if title_col else ""
+            body = row.get(body_col, "") if body_col else texts[index]
+            given = (row.get(type_col) or "").strip() if type_col else None
+            received = (row.get(received_col) or "").strip() if received_col else ""
+            try:
+                routing = engine.route(
+                    title,
+                    body,
+                    prediction,
+                    received_at=received or None,
+                    request_type=given or None,
+                    request_type_prediction=rtype,
+                )
+            except ReceivedAtError as exc:
+                raise DataError(args.input, str(exc), row=number, column=received_col) from None
+            except ValueError as exc:
+                raise DataError(args.input, str(exc), row=number, column=type_col) from None
+            data = routing.to_dict()
+            routed.append(
+                {
+                    **row,
+                    "label": data["label"],
+                    "departments": json.dumps(data["departments"], ensure_ascii=False),
+                    "request_type": data["request_type"],
+                    "due_at": data["due_at"],
+                    "place": json.dumps(data["place"], ensure_ascii=False) if data["place"] else "",
+                    "out_of_scope": json.dumps(data["out_of_scope"], ensure_ascii=False)
+                    if data["out_of_scope"]
+                    else "",
+                    "manual_queue": data["manual_queue"],
+                }
+            )
+    out_header = header + [c for c in OUTPUT_COLUMNS if c not in header]
+    write_csv(args.output, out_header, progress(routed, total=len(routed), desc="route"))
+    flagged = sum(1 for r in routed if r["out_of_scope"])
+    print(f"routed {len(rows)} rows with model {version} → {args.output} ({flagged} out of scope)")
+    return 0
+
+
+_MIN_PROBABILITY = re.compile(
+    r"(?m)^(cohandling:[^\n]*\n(?:(?:[ \t]+[^\n]*|[ \t]*|#[^\n]*)\n)*?[ \t]+min_probability:[ \t]*)([0-9.]+)"
+)
+
+
+def fit_cohandling(args: argparse.Namespace) -> int:
+    """Fit the co-handling threshold of the live model on held-out labelled petitions."""
+    from cli import CommandError
+
+    columns = parse_columns(args.text_col)
+    header, rows = read_csv(args.input)
+    require_columns(args.input, header, [*columns, args.fit_cohandling])
+    texts, labels = [], []
+    for number, row in numbered(rows):
+        text, label = join_text(row, columns), (row.get(args.fit_cohandling) or "").strip()
+        if not text.strip() or not label:
+            raise DataError(args.input, "empty text or label", row=number)
+        texts.append(text)
+        labels.append(label)
+    version, model = load_model(args.version)
+    classes = [str(c) for c in model.classes_]
+    unknown = sorted(set(labels) - set(classes))
+    if unknown:
+        raise CommandError(f"labels the model {version} does not know: {', '.join(unknown)}")
+    proba = model.predict_proba(texts)
+    fitted = fit_min_probability(proba, labels, classes, target_precision=args.target_precision)
+    for row in cohandling_curve(proba, labels, classes):
+        mark = "  <- fitted" if abs(row["threshold"] - fitted) < 1e-9 else ""
+        print(
+            f"min_probability {row['threshold']:.2f}: {row['with_assist']:.1%} get assistants, "
+            f"assistant right {row['assist_precision']:.1%}, true label in lead+assist "
+            f"{row['lead_or_assist']:.1%}{mark}"
+        )
+    print(f"fitted min_probability {fitted:.2f} on {len(texts)} petitions (model {version})")
+    if args.write:
+        path = Path(args.table) if args.table else settings().routing_table
+        text = path.read_text(encoding="utf-8")
+        new, count = _MIN_PROBABILITY.subn(lambda m: f"{m.group(1)}{fitted:g}", text, count=1)
+        if count == 0:
+            raise CommandError(f"{path}: no cohandling.min_probability line to update")
+        try:
+            LiveRoutingEngine(path).replace_text(new, classes)
+        except RoutingTableError as exc:
+            raise CommandError(str(exc)) from None
+        print(f"wrote cohandling.min_probability: {fitted:g} to {path}")
+    return 0

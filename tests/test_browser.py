@@ -1,0 +1,463 @@
+"""The staff page in a real browser: Debian's chromium, driven by Playwright, against a real server.
+
+One uvicorn server for the module, prepared as `make run` prepares it (`triage bootstrap` on a copy
+of the session's trained models and a fresh SQLite file; the staff key is the one bootstrap
+prints), with a platform key submitting petitions through `POST /cases`. Each test submits its own
+cases, so the tests do not depend on each other's order.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from benchmarks.screenshots import (
+    TOPIC_PETITIONS,
+    bearer,
+    beijing_now,
+    chromium_missing_reason,
+    free_port,
+    launch_chromium,
+    prepare,
+    seed_topics,
+    sign_in,
+    store_key,
+    submit,
+)
+
+pytestmark = pytest.mark.skipif(chromium_missing_reason() is not None, reason=chromium_missing_reason() or "")
+
+WAGES = {
+    "title": "公司拖欠工资",
+    "body": "我们公司拖欠农民工工资三个月了，老板不接电话，希望劳动部门帮我们讨薪。",
+}
+VAGUE = "您好，您的留言已收悉，我们高度重视，已转相关部门处理。"
+CONTACT = "如有疑问请致电0571-86523017。"
+GOOD = (
+    "网友您好：您反映的公司拖欠工资问题已收悉。经核实，该公司拖欠12名员工3个月工资共计15万元。1月9日，"
+    "市人社局劳动保障监察支队依据《保障农民工工资支付条例》第三十条向该公司下达限期整改指令书，要求其于1月20日前"
+    "足额支付。如逾期未付，将依法处罚。联系电话0571-86523017。人社局 2025年1月10日"
+)
+TIMEOUT_MS = 20_000
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, trained_models_dir):
+    from benchmarks.server import running_server
+
+    work = tmp_path_factory.mktemp("browser")
+    env, staff_key = prepare(work, trained_models_dir)
+    models = Path(env["TRIAGE_MODELS_DIR"])
+    seed_topics(models, beijing_now() - timedelta(days=len(TOPIC_PETITIONS) + 1))
+    platform_key = store_key(env["TRIAGE_DATABASE_URL"], "platform", "test platform")
+    log = (work / "server.log").open("w")
+    with running_server(models, free_port(), database_url=env["TRIAGE_DATABASE_URL"], log_file=log) as (
+        base,
+        _,
+    ):
+        yield {"base": base, "staff": staff_key, "platform": platform_key, "log": work / "server.log"}
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = launch_chromium(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    page.errors = []  # uncaught exceptions in the page's script fail the test
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    yield page
+    errors = page.errors
+    context.close()
+    assert errors == [], errors
+
+
+_ids = iter(range(1, 10_000))
+
+
+def new_case(server, **fields) -> dict:
+    """A petition submitted by the platform with a unique external id."""
+    payload = {**WAGES, **fields}
+    payload.setdefault("external_id", f"B-{next(_ids)}-{beijing_now():%H%M%S%f}")
+    return submit(server["base"], server["platform"], **payload)
+
+
+def api_get(server, path: str) -> dict:
+    r = httpx.get(server["base"] + path, headers=bearer(server["staff"]), timeout=30)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def open_case(page, server, case_id: int) -> None:
+    page.goto(f"{server['base']}/case/{case_id}")
+    page.wait_for_selector("#case:not([hidden])")
+
+
+def wait_checked(page) -> None:
+    """Until the debounced quality check of the editor's current text has answered."""
+    page.wait_for_selector("#qc[data-state=done]")
+
+
+def stats_row(page, department: str) -> dict[str, str]:
+    cells = page.locator(f'#stats tbody tr[data-department="{department}"] td').all_inner_texts()
+    names = [
+        "department",
+        "volume",
+        "overdue",
+        "closed",
+        "replied_late",
+        "median_hours",
+        "unchanged",
+        "revise",
+    ]
+    return dict(zip(names, cells, strict=True))
+
+
+# -- signing in --------------------------------------------------------------------------------
+
+
+def test_sign_in_refuses_a_wrong_key_and_a_platform_key_and_keeps_the_staff_key(page, server):
+    page.goto(server["base"] + "/")
+    assert page.is_visible("#signin") and not page.is_visible("#main")
+    for key, message in (("tk_nope_nope", "密钥无效"), (server["platform"], "没有办件权限")):
+        page.fill("#signin-key", key)
+        page.click("#signin-form button[type=submit]")
+        page.wait_for_selector(f"#signin-error:has-text('{message}')")
+        assert not page.is_visible("#main")
+    page.fill("#signin-key", server["staff"])
+    page.click("#signin-form button[type=submit]")
+    page.wait_for_selector("#main:not([hidden])")
+    page.goto(server["base"] + "/supervisor")  # the key lives in the tab's sessionStorage
+    page.wait_for_selector("#main:not([hidden])")
+    assert not page.is_visible("#signin")
+    page.click("#signout")
+    page.wait_for_selector("#signin:not([hidden])")
+    assert page.evaluate("sessionStorage.length") == 0
+
+
+# -- the whole flow ----------------------------------------------------------------------------
+
+
+def test_clerk_works_a_case_from_arrival_to_reply(page, server, tmp_path):
+    overdue = new_case(
+        server,
+        title="咨询社保转移",
+        body="我想咨询一下社保关系转移到外地需要什么材料？",
+        received_at="2025-03-03T09:00:00+08:00",
+        request_type="咨询",
+    )
+    manual = new_case(server, title="咨询一下", body="请问这个事情应该找谁？")
+    case = new_case(server)
+    assert case["routing"]["department"] == "人社局"
+    assert overdue["overdue"] is True
+    target = "市场监管局"
+
+    sign_in(page, server["base"], server["staff"], "/supervisor")
+    page.wait_for_selector("#stats tbody tr[data-department]")
+    before = (
+        stats_row(page, target)
+        if page.locator(f'#stats tbody tr[data-department="{target}"]').count()
+        else None
+    )
+
+    # the queue: overdue first, manual routing marked
+    page.goto(server["base"] + "/")
+    page.wait_for_selector(f"#queue tbody tr[data-case-id='{case['id']}']")
+    rows = page.locator("#queue tbody tr")
+    first = rows.first
+    assert first.locator(".badge", has_text="超期").count() == 1
+    assert "已超期" in first.inner_text()
+    ids = [
+        int(x)
+        for x in page.eval_on_selector_all("#queue tbody tr", "rows => rows.map(r => r.dataset.caseId)")
+    ]
+    assert ids.index(overdue["id"]) < ids.index(case["id"])
+    manual_row = page.locator(f"#queue tbody tr[data-case-id='{manual['id']}']")
+    assert manual["routing"]["abstain"] is True
+    assert manual_row.locator(".badge", has_text="待人工分派").count() == 1
+    page.screenshot(path=str(tmp_path / "queue.png"), full_page=True)
+
+    # open the case: petition, suggestion with confidence and reasons, the draft and its sources
+    page.click(f"#queue tbody tr[data-case-id='{case['id']}'] td.title a")
+    page.wait_for_selector("#case:not([hidden])")
+    assert WAGES["body"] in page.inner_text("#petition-body")
+    suggestion = page.inner_text("#routing-suggestion")
+    assert "人社局" in suggestion and re.search(r"置信度 \d+%", suggestion)
+    terms = page.locator("#routing-terms li").all_inner_texts()
+    assert any(t in ("拖欠", "工资", "公司") for t in terms), terms
+    detail = api_get(server, f"/cases/{case['id']}")
+    sources = detail["draft"]["sources"]
+    labels = page.locator("#draft-sources .tag").all_inner_texts()
+    assert labels == [{"manual": "人工答复库", "history": "历史答复"}[s["kind"]] for s in sources]
+    assert sources, "the bootstrapped history should give the wage petition at least one source"
+    assert page.inner_text("#deadline-text").startswith("期限 ") and "剩余" in page.inner_text(
+        "#deadline-text"
+    )
+
+    # override the routing with a reason
+    page.click("#override-box summary")
+    page.fill("#override-department", target)
+    page.fill("#override-reason", "企业已注销，转市场监管部门核查经营主体")
+    page.click("#override-form button[type=submit]")
+    page.wait_for_selector("#history li[data-kind=routing_overridden]")
+    assert f"已改派到 {target}" in page.inner_text("#routing-suggestion")
+    assert api_get(server, f"/cases/{case['id']}")["department"] == target
+
+    # edit the reply until a flag disappears (typed, so the debounced check runs as a clerk types)
+    page.fill("#reply-text", VAGUE)
+    page.wait_for_selector("#qc-flags li[data-code=no_contact]")
+    page.click("#reply-text")
+    page.keyboard.press("End")
+    page.keyboard.type(CONTACT, delay=5)
+    page.wait_for_selector("#qc-flags li[data-code=no_contact]", state="detached")
+    wait_checked(page)
+    assert page.locator("#qc-flags li").count() >= 1  # the rest is still vague
+    assert page.inner_text("#qc-verdict") == "建议修改"
+    page.fill("#reply-text", GOOD)
+    page.wait_for_selector("#qc-verdict:has-text('可以发送')")
+    assert page.locator("#qc-flags li").count() == 0
+    page.screenshot(path=str(tmp_path / "case.png"), full_page=True)
+
+    # send: the case closes
+    page.click("#send-reply")
+    page.wait_for_selector("#case-badges .badge:has-text('已办结')")
+    assert page.is_visible("#final-reply") and page.inner_text("#final-text") == GOOD
+    assert not page.is_visible("#send-reply") and not page.is_visible("#routing-actions")
+    assert page.locator("#history li[data-kind=reply_sent]").count() == 1
+    stored = api_get(server, f"/cases/{case['id']}")
+    assert stored["status"] == "closed" and stored["reply"]["text"] == GOOD
+
+    # gone from the open queue, listed among the closed
+    page.goto(server["base"] + "/")
+    page.wait_for_selector("#queue-summary:not(:has-text('正在加载'))")
+    assert page.locator(f"#queue tbody tr[data-case-id='{case['id']}']").count() == 0
+    page.goto(server["base"] + "/?status=closed")
+    page.wait_for_selector(f"#queue tbody tr[data-case-id='{case['id']}']")
+
+    # the statistics changed: one more closed case for the department, and it was not the suggestion
+    page.goto(server["base"] + "/supervisor")
+    page.wait_for_selector(f'#stats tbody tr[data-department="{target}"]')
+    after = stats_row(page, target)
+    assert int(after["closed"]) == (int(before["closed"]) if before else 0) + 1
+    assert int(after["volume"]) == (int(before["volume"]) if before else 0) + 1
+    if before is None or before["unchanged"] == "—":
+        assert after["unchanged"] == "0%"  # the only closed case was overridden
+    assert after["median_hours"] != "—"
+    for name in ("queue.png", "case.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_refused_reply_shows_the_flags_and_goes_out_with_a_reason(page, server):
+    case = new_case(server)
+    sign_in(page, server["base"], server["staff"], f"/case/{case['id']}")
+    page.wait_for_selector("#case:not([hidden])")
+    page.fill("#reply-text", VAGUE + CONTACT)
+    wait_checked(page)
+    page.click("#send-reply")
+    page.wait_for_selector("#refused:not([hidden])")
+    refused = page.locator("#refused-flags li").evaluate_all("items => items.map(i => i.dataset.code)")
+    assert page.locator("#history li[data-kind=reply_refused]").count() == 1
+    stored = api_get(server, f"/cases/{case['id']}")
+    assert stored["status"] != "closed"
+    recorded = next(e for e in stored["history"] if e["kind"] == "reply_refused")
+    assert refused and refused == recorded["data"]["flags"]
+
+    page.click("#confirm-send")  # no reason yet: nothing is sent
+    page.wait_for_selector("#toast:has-text('理由')")
+    page.fill("#confirm-reason", "已电话联系群众，转办单位当日已处理完毕")
+    page.click("#confirm-send")
+    page.wait_for_selector("#case-badges .badge:has-text('已办结')")
+    assert "已电话联系群众" in page.inner_text("#final-meta")
+    stored = api_get(server, f"/cases/{case['id']}")
+    assert (
+        stored["status"] == "closed"
+        and stored["reply"]["confirm_reason"] == "已电话联系群众，转办单位当日已处理完毕"
+    )
+
+
+def test_an_unfilled_draft_slot_is_never_sent(page, server):
+    case = new_case(server)
+    sign_in(page, server["base"], server["staff"], f"/case/{case['id']}")
+    page.wait_for_selector("#case:not([hidden])")
+    page.fill("#reply-text", GOOD + "【请填写联系电话】")
+    page.wait_for_selector("#qc-flags li[data-code=unfilled_slot]")
+    page.click("#send-reply")
+    page.wait_for_selector("#toast:has-text('【')")
+    assert api_get(server, f"/cases/{case['id']}")["status"] != "closed"
+    assert page.locator("#history li[data-kind=reply_refused]").count() == 0  # never reached the API
+
+
+def test_a_department_returns_a_case_and_it_goes_back_to_manual_routing(page, server):
+    case = new_case(server)
+    sign_in(page, server["base"], server["staff"], f"/case/{case['id']}")
+    page.wait_for_selector("#return-box:visible")
+    page.click("#return-box summary")
+    page.fill("#return-reason", "欠薪主体为个体工商户，不属本局职责")
+    page.click("#return-form button[type=submit]")
+    page.wait_for_selector("#history li[data-kind=returned]")
+    assert "被退回" in page.inner_text("#case-badges") and "退回 1 次" in page.inner_text("#case-badges")
+    assert page.is_visible("#routing-manual")
+    assert "欠薪主体为个体工商户" in page.inner_text("#routing-suggestion")
+    assert not page.is_visible("#accept-routing") and page.is_visible("#override-box")
+    stored = api_get(server, f"/cases/{case['id']}")
+    assert stored["status"] == "returned" and stored["routing"]["returned_by"][0]["department"] == "人社局"
+
+
+def test_an_unknown_case_says_so(page, server):
+    sign_in(page, server["base"], server["staff"], "/case/987654")
+    page.wait_for_selector("#case-error:visible")
+    assert "没有编号为 987654 的案件" in page.inner_text("#case-error")
+    assert not page.is_visible("#case")
+
+
+# -- safety --------------------------------------------------------------------------------------
+
+
+def test_a_script_injected_in_a_petition_never_runs(page, server):
+    title = '<img src=x onerror="window.__xss=1;alert(1)">投诉'
+    body = '<script>window.__xss=2;alert(2)</script>小区门口<b>垃圾</b>堆积，"><svg onload=alert(3)>'
+    case = new_case(server, title=title, body=body)
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    sign_in(page, server["base"], server["staff"], f"/?q={case['external_id']}")
+    page.wait_for_selector(f"#queue tbody tr[data-case-id='{case['id']}']")
+    assert page.inner_text(f"#queue tbody tr[data-case-id='{case['id']}'] td.title") == title
+    open_case(page, server, case["id"])
+    assert page.inner_text("#petition-body") == body
+    assert title in page.inner_text("#case-title")
+    page.wait_for_timeout(300)  # an onerror/onload handler would have fired by now
+    assert page.evaluate("window.__xss") is None
+    assert dialogs == []
+    injected = page.evaluate(
+        "document.querySelectorAll('#case script, #case img, #case svg[onload], #queue img').length"
+    )
+    assert injected == 0
+
+
+def test_a_change_made_meanwhile_by_someone_else_is_not_overwritten(page, server):
+    case = new_case(server)
+    sign_in(page, server["base"], server["staff"], f"/case/{case['id']}")
+    page.wait_for_selector("#accept-routing:visible")
+    # another clerk overrides the routing while this page shows the old version
+    r = httpx.post(
+        f"{server['base']}/cases/{case['id']}/routing",
+        json={"action": "override", "department": "住建局", "reason": "另一位工作人员改派"},
+        headers=bearer(server["staff"]),
+        timeout=30,
+    )
+    assert r.status_code == 200
+    page.click("#accept-routing")
+    page.wait_for_selector("#toast:has-text('冲突')")
+    page.wait_for_selector("#history li[data-kind=routing_overridden]")  # reloaded: the other change shows
+    stored = api_get(server, f"/cases/{case['id']}")
+    assert stored["department"] == "住建局" and stored["routing_state"] == "overridden"
+
+
+def test_an_expired_key_asks_to_sign_in_again_and_the_page_carries_on(page, server):
+    case = new_case(server)
+    posts = []
+    page.on(
+        "request",
+        lambda r: posts.append(r.url) if r.method == "POST" and r.url.endswith("/routing") else None,
+    )
+    sign_in(page, server["base"], server["staff"], f"/case/{case['id']}")
+    page.wait_for_selector("#accept-routing:visible")
+    page.evaluate("sessionStorage.setItem('triage.staffKey', 'tk_revoked_key')")  # as if revoked
+    page.click("#accept-routing")
+    page.wait_for_selector("#signin-error:has-text('登录已失效')")
+    assert api_get(server, f"/cases/{case['id']}")["routing_state"] == "suggested"
+    page.fill("#signin-key", server["staff"])
+    page.click("#signin-form button[type=submit]")
+    page.wait_for_selector("#accept-routing:visible")
+    page.click("#accept-routing")
+    page.wait_for_selector("#history li[data-kind=routing_accepted]")
+    page.wait_for_timeout(300)  # a second, duplicated click handler would have posted by now
+    assert len(posts) == 2  # the refused one, then exactly one after signing in again
+    kinds = [e["kind"] for e in api_get(server, f"/cases/{case['id']}")["history"]]
+    assert kinds.count("routing_accepted") == 1
+
+
+# -- queue marks and filters ---------------------------------------------------------------------
+
+
+def test_cases_for_manual_routing_are_marked_and_filtered(page, server):
+    manual = new_case(server, title="咨询一下", body="请问这个事情应该找谁？")
+    sure = new_case(server)
+    assert manual["routing"]["abstain"] is True and sure["routing"]["abstain"] is False
+    sign_in(page, server["base"], server["staff"], "/?abstained=true")
+    page.wait_for_selector(f"#queue tbody tr[data-case-id='{manual['id']}']")
+    assert page.locator(f"#queue tbody tr[data-case-id='{sure['id']}']").count() == 0
+    rows = page.locator("#queue tbody tr")
+    assert rows.count() >= 1
+    for i in range(rows.count()):
+        assert rows.nth(i).locator(".badge", has_text="待人工分派").count() == 1
+    open_case(page, server, manual["id"])
+    assert page.is_visible("#routing-manual")
+
+
+def test_a_possible_duplicate_is_marked(page, server):
+    """The store does not mark duplicates yet; the page shows the mark when a case carries the field.
+
+    The real `GET /cases` answer is fetched and only `possible_duplicate` added to one item.
+    """
+    case = new_case(server)
+
+    def add_mark(route):
+        response = route.fetch()
+        data = response.json()
+        for item in data["items"]:
+            if item["id"] == case["id"]:
+                item["possible_duplicate"] = True
+        route.fulfill(response=response, json=data)
+
+    page.route(re.compile(r".*/cases\?.*"), add_mark)
+    sign_in(page, server["base"], server["staff"], f"/?q={case['external_id']}")
+    row = page.locator(f"#queue tbody tr[data-case-id='{case['id']}']")
+    row.wait_for()
+    assert row.locator(".badge", has_text="可能重复").count() == 1
+
+
+# -- supervisor ----------------------------------------------------------------------------------
+
+
+def test_supervisor_view_tables_charts_and_hot_topics(page, server):
+    new_case(server)
+    sign_in(page, server["base"], server["staff"], "/supervisor")
+    page.wait_for_selector("#stats tbody tr[data-department]")
+    stats = api_get(server, "/stats")["departments"]
+    shown = page.locator("#stats tbody tr").evaluate_all("rows => rows.map(r => r.dataset.department)")
+    assert shown == [d["department"] for d in stats]
+    for d in stats:
+        assert stats_row(page, d["department"])["volume"] == str(d["volume"])
+    # one bar per department in each chart, labelled with the department
+    for chart in ("#chart-volume", "#chart-unchanged", "#chart-hours"):
+        labels = page.locator(f"{chart} svg text.label").evaluate_all("ts => ts.map(t => t.textContent)")
+        assert labels == [d["department"] for d in stats]
+    widths = page.locator("#chart-volume svg rect.bar").evaluate_all(
+        "rs => rs.map(r => parseFloat(r.getAttribute('width')))"
+    )
+    biggest = max(range(len(stats)), key=lambda i: stats[i]["volume"])
+    assert widths[biggest] == max(widths) > 0
+    # hot topics, hottest first, each with one column a day
+    topics = api_get(server, "/topics?limit=10")["topics"]
+    assert len(topics) >= 2
+    page.wait_for_selector("#topics li")
+    assert page.locator("#topics .topic-title strong").all_inner_texts() == [t["title"] for t in topics]
+    columns = page.locator("#topics li").evaluate_all(
+        "items => items.map(i => i.querySelectorAll('svg rect').length)"
+    )
+    assert columns == [len(t["daily"]) for t in topics]

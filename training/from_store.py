@@ -1,0 +1,172 @@
+"""Training data from the case store: final routings as labels, returns (退单) as hard negatives.
+
+A case counts as labelled once a clerk accepted or overrode its department (sending the reply
+accepts implicitly); the label is that final department. A case a department returned and nobody
+re-routed yet has no label and is left out - its only certain fact is where it does *not*
+belong, which is kept as a hard negative: the retrain report shows how often the new and the
+live model would still send such petitions to the department that returned them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+
+from training.bundles import ModelRegistry
+from training.data import LabelledData, load_labelled_csv
+from training.evaluate import evaluate
+from training.train import split, train_bundle
+from triage.classifier import PetitionClassifier
+from triage.csvio import DataError
+from triage.store.engine import Store
+from triage.store.models import ACCEPTED, OVERRIDDEN, Case, Routing
+from triage.text import petition_text
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class StoreData:
+    data: LabelledData
+    hard_negatives: list[tuple[str, str]] = field(default_factory=list)  # (text, department that returned it)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def load_store_data(
+    store: Store,
+    csv_path: str | Path | None = None,
+    text_cols: str | Sequence[str] = "title,body",
+    label_col: str = "department",
+) -> StoreData:
+    """Labelled petitions from the store's final routings, plus an optional labelled CSV."""
+    texts: list[str] = []
+    labels: list[str] = []
+    rows: list[int] = []
+    negatives: list[tuple[str, str]] = []
+    with store.session() as session:
+        query = (
+            select(Case.id, Case.title, Case.body, Case.department)
+            .where(Case.routing_state.in_((ACCEPTED, OVERRIDDEN)), Case.department.is_not(None))
+            .order_by(Case.id)
+            .execution_options(yield_per=5000)
+        )
+        for case_id, title, body, department in session.execute(query):
+            text = petition_text(title, body)
+            if text.strip():
+                texts.append(text)
+                labels.append(department)
+                rows.append(case_id)
+        returns = (
+            select(Case.title, Case.body, Routing.department)
+            .join(Routing, Routing.case_id == Case.id)
+            .where(Routing.kind == "return")
+        )
+        for title, body, department in session.execute(returns):
+            negatives.append((petition_text(title, body), department))
+    from_store = len(texts)
+    from_csv = 0
+    if csv_path is not None:
+        extra = load_labelled_csv(csv_path, text_cols, label_col)
+        texts += extra.texts
+        labels += extra.labels
+        rows += [-n for n in extra.rows]  # negative numbers: CSV rows, positive: case ids
+        from_csv = len(extra)
+    source = "case store" + (f" + {csv_path}" if csv_path else "")
+    if not texts:
+        raise DataError(
+            source, "no labelled cases: accept or override some routings first, or upload a labelled CSV"
+        )
+    return StoreData(
+        data=LabelledData(texts=texts, labels=labels, source=source, rows=rows),
+        hard_negatives=negatives,
+        counts={"store": from_store, "csv": from_csv, "total": len(texts), "hard_negatives": len(negatives)},
+    )
+
+
+def _hard_negative_rate(model: PetitionClassifier, negatives: list[tuple[str, str]]) -> float | None:
+    """Share of returned petitions the model would still send to the department that returned them."""
+    if not negatives:
+        return None
+    predicted = model.predict([t for t, _ in negatives])
+    return round(float(np.mean([p == wrong for p, (_, wrong) in zip(predicted, negatives, strict=True)])), 4)
+
+
+def _summary(quality: dict[str, Any]) -> dict[str, Any]:
+    return {k: quality[k] for k in ("n", "macro_f1", "accuracy", "top3_accuracy") if k in quality} | {
+        "abstain": quality.get("abstain")
+    }
+
+
+def retrain_from_store(
+    store: Store,
+    registry: ModelRegistry,
+    *,
+    csv_path: str | Path | None = None,
+    text_cols: str | Sequence[str] = "title,body",
+    label_col: str = "department",
+    test_size: float = 0.2,
+    seed: int = 0,
+    promote: bool = False,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Train a new bundle and compare it with the live model on the same held-out split.
+
+    The bundle is written atomically and only promoted when asked, after everything succeeded;
+    any failure leaves the models directory and the live pointer as they were.
+    """
+    report = progress or (lambda _f, _m: None)
+    started = time.perf_counter()
+    report(0.05, "loading labelled cases")
+    loaded = load_store_data(store, csv_path, text_cols, label_col)
+    loaded.data.validate()
+    _, x_test, _, y_test = split(loaded.data, test_size, seed)
+    report(0.2, f"training on {len(loaded.data)} petitions")
+    bundle = train_bundle(
+        loaded.data,
+        registry,
+        label_col="department",
+        text_cols=["title", "body"],
+        test_size=test_size,
+        seed=seed,
+    )
+    report(0.8, "evaluating the new and the live model on the same held-out split")
+    new_model = PetitionClassifier.load(bundle.path / "model.joblib")
+    new_quality = evaluate(new_model, x_test, y_test)
+    comparison: dict[str, Any] = {
+        "new": {
+            "version": bundle.version,
+            **_summary(new_quality),
+            "hard_negative_rate": _hard_negative_rate(new_model, loaded.hard_negatives),
+        }
+    }
+    live_version = registry.live_version()
+    if live_version and registry.is_complete(live_version):
+        live_model = PetitionClassifier.load(registry.model_path(live_version))
+        comparison["live"] = {
+            "version": live_version,
+            **_summary(evaluate(live_model, x_test, y_test)),
+            "hard_negative_rate": _hard_negative_rate(live_model, loaded.hard_negatives),
+        }
+        comparison["macro_f1_change"] = round(
+            comparison["new"]["macro_f1"] - comparison["live"]["macro_f1"], 4
+        )
+    else:
+        comparison["live"] = None
+    if promote:
+        registry.promote(bundle.version)
+    report(1.0, "done")
+    return {
+        "version": bundle.version,
+        "promoted": promote,
+        "data": loaded.counts,
+        "labels": bundle.metadata["labels"],
+        "held_out": len(y_test),
+        **comparison,
+        "seconds": round(time.perf_counter() - started, 1),
+    }

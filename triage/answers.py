@@ -1,0 +1,481 @@
+"""The manual source: curated answers and reply templates that staff write and keep.
+
+Staff trust these more than anything retrieved from history, so each entry carries who wrote it,
+the department it belongs to and the period it is valid for; an entry is retired rather than
+deleted so that drafts that cited it can still be traced. The whole library is one JSON file
+replaced atomically on every change (it holds hundreds of entries, not millions), and its
+embeddings sit beside it, keyed by entry and text, so only new or edited entries are encoded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+
+from triage.csvio import DataError, numbered, read_csv, require_columns
+from triage.retrieval.encoders import Encoder, EncoderError
+from triage.retrieval.fusion import reciprocal_rank_fusion, zscore_fusion
+from triage.retrieval.sparse import SparseIndex, retrieval_tokens, top_k
+from triage.retrieval.store import atomic_save_npz, atomic_write_json, read_json
+from triage.text import MAX_TEXT_CHARS, normalize
+
+log = logging.getLogger(__name__)
+
+# Weight of the standardised BM25 score beside the standardised dense score (see zscore_fusion).
+SPARSE_WEIGHT = 0.15
+
+SLOT = re.compile(r"【([^】]{1,40})】")
+_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+
+
+class AnswerError(ValueError):
+    """An entry that cannot be stored as given (the message names the field)."""
+
+
+class UnknownAnswer(KeyError):
+    def __str__(self) -> str:
+        return f"no answer with id {self.args[0]!r}"
+
+
+class DuplicateAnswer(AnswerError):
+    def __init__(self, existing_id: str):
+        self.existing_id = existing_id
+        super().__init__(f"the same answer is already in the library as {existing_id!r}")
+
+
+@dataclass
+class Answer:
+    id: str
+    department: str
+    question: str
+    answer: str
+    keywords: list[str] = field(default_factory=list)
+    valid_from: str | None = None
+    valid_until: str | None = None
+    author: str = ""
+    retired: bool = False
+    created_at: str = ""
+    updated_at: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def index_text(self) -> str:
+        """What retrieval sees: the question and keywords say what it answers, the answer says how."""
+        return "。".join(p for p in (self.question, " ".join(self.keywords), self.answer) if p)
+
+    def is_template(self) -> bool:
+        return bool(SLOT.search(self.answer))
+
+    def active_on(self, day: date) -> bool:
+        if self.retired:
+            return False
+        iso = day.isoformat()
+        return (self.valid_from is None or self.valid_from <= iso) and (
+            self.valid_until is None or iso <= self.valid_until
+        )
+
+
+@dataclass
+class AnswerHit:
+    answer: Answer
+    score: float
+    bm25: float
+    coverage: float  # share of the entry's question words found in the petition
+    keyword_hits: int  # the entry's keywords found verbatim in the petition
+    dense: float | None
+
+
+@dataclass
+class ImportReport:
+    added: list[str] = field(default_factory=list)
+    duplicates: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"added": len(self.added), "duplicates": self.duplicates}
+
+
+EDITABLE = ("department", "question", "answer", "keywords", "valid_from", "valid_until", "author", "retired")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _day(value: object, name: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return value.isoformat()
+    try:
+        return date.fromisoformat(str(value).strip()[:10]).isoformat()
+    except ValueError:
+        raise AnswerError(f"{name} {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _keywords(value: object) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        parts = re.split(r"[,，;；、\s]+", value)
+    else:
+        parts = [str(v) for v in value]  # type: ignore[union-attr]
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _fingerprint(text: str) -> str:
+    """Duplicates are judged on the normalised answer, ignoring punctuation and spacing."""
+    return re.sub(r"[\W_]+", "", normalize(text))
+
+
+def validate(fields: dict, base: Answer | None = None) -> dict:
+    """Checked, normalised fields for a new entry (or an edit of `base`)."""
+    out = {k: v for k, v in fields.items() if k in EDITABLE}
+    unknown = sorted(set(fields) - set(EDITABLE) - {"id"})
+    if unknown:
+        raise AnswerError(f"unknown field(s) {', '.join(unknown)}")
+    merged = {**(asdict(base) if base else {}), **out}
+    for name in ("department", "question", "answer", "author"):
+        value = merged.get(name)
+        if value is None:
+            merged[name] = ""
+        elif not isinstance(value, str):
+            raise AnswerError(f"{name} must be text")
+        merged[name] = merged[name].strip()
+        if len(merged[name]) > MAX_TEXT_CHARS:
+            raise AnswerError(f"{name} has {len(merged[name])} characters; the limit is {MAX_TEXT_CHARS}")
+    if not merged["answer"]:
+        raise AnswerError("answer is empty")
+    merged["keywords"] = _keywords(merged.get("keywords"))
+    merged["valid_from"] = _day(merged.get("valid_from"), "valid_from")
+    merged["valid_until"] = _day(merged.get("valid_until"), "valid_until")
+    if merged["valid_from"] and merged["valid_until"] and merged["valid_until"] < merged["valid_from"]:
+        raise AnswerError(f"valid_until {merged['valid_until']} is before valid_from {merged['valid_from']}")
+    merged["retired"] = bool(merged.get("retired", False))
+    return merged
+
+
+class AnswerLibrary:
+    """Curated answers under `directory`, searchable by BM25 and (with an encoder) embeddings."""
+
+    def __init__(self, directory: str | Path, encoder: Encoder | None = None, fusion: str = "zscore"):
+        if fusion not in ("zscore", "rrf"):
+            raise ValueError(f"fusion must be 'zscore' or 'rrf', not {fusion!r}")
+        self.directory = Path(directory)
+        self.encoder = encoder
+        self.fusion = fusion
+        self._lock = threading.RLock()
+        data = read_json(self.path) or {"answers": []}
+        self._answers: dict[str, Answer] = {a["id"]: Answer(**a) for a in data["answers"]}
+        self._vectors: dict[str, np.ndarray] = {}
+        self._vector_keys: dict[str, str] = {}
+        self._load_vectors()
+        self._reindex()
+
+    @property
+    def path(self) -> Path:
+        return self.directory / "answers.json"
+
+    @property
+    def vectors_path(self) -> Path:
+        return self.directory / "answers-embeddings.npz"
+
+    # --- persistence -----------------------------------------------------------------------
+
+    def _save(self) -> None:
+        atomic_write_json(self.path, {"answers": [a.to_dict() for a in self._answers.values()]})
+
+    def _load_vectors(self) -> None:
+        if self.encoder is None or not self.vectors_path.is_file():
+            return
+        with np.load(self.vectors_path, allow_pickle=False) as data:
+            if str(data["encoder"]) != self.encoder.name:
+                return
+            for key, ident, vector in zip(data["keys"], data["ids"], data["vectors"], strict=True):
+                self._vectors[str(ident)] = vector
+                self._vector_keys[str(ident)] = str(key)
+
+    def _text_key(self, answer: Answer) -> str:
+        return hashlib.sha1(answer.index_text().encode("utf-8")).hexdigest()
+
+    def _embed_missing(self) -> None:
+        """Encode entries whose text changed since their stored embedding (usually none or one)."""
+        if self.encoder is None:
+            return
+        todo = [
+            a
+            for a in self._answers.values()
+            if self._vector_keys.get(a.id) != self._text_key(a) and not a.retired
+        ]
+        if todo:
+            try:
+                vectors = self.encoder.encode_passages([a.index_text() for a in todo])
+            except EncoderError as exc:
+                log.warning("answer embeddings unavailable, BM25 only: %s", exc)
+                self.encoder = None
+                return
+            for answer, vector in zip(todo, vectors, strict=True):
+                self._vectors[answer.id] = vector
+                self._vector_keys[answer.id] = self._text_key(answer)
+        ids = [i for i in self._vectors if i in self._answers]
+        if todo or len(ids) != len(self._vectors):
+            self._vectors = {i: self._vectors[i] for i in ids}
+            self._vector_keys = {i: self._vector_keys[i] for i in ids}
+            if ids:
+                atomic_save_npz(
+                    self.vectors_path,
+                    encoder=np.array(self.encoder.name),
+                    ids=np.array(ids),
+                    keys=np.array([self._vector_keys[i] for i in ids]),
+                    vectors=np.vstack([self._vectors[i] for i in ids]).astype(np.float32),
+                )
+
+    def _reindex(self) -> None:
+        self._order = list(self._answers)
+        self._sparse = SparseIndex()
+        self._tokens = [retrieval_tokens(self._answers[i].index_text()) for i in self._order]
+        self._question_tokens = [set(retrieval_tokens(self._answers[i].question)) for i in self._order]
+        self._sparse.build(self._tokens)
+        self._fingerprints = {_fingerprint(a.answer): a.id for a in self._answers.values()}
+        self._dense_ready = False
+
+    def _ensure_dense(self) -> np.ndarray | None:
+        """The embedding matrix in `_order`, encoding what is missing on first use after a change."""
+        if self.encoder is None or not self._order:
+            return None
+        if not self._dense_ready:
+            self._embed_missing()
+            if self.encoder is None:
+                return None
+            dim = next(iter(self._vectors.values())).shape[0] if self._vectors else 0
+            self._matrix = np.vstack(
+                [self._vectors.get(i, np.zeros(dim, dtype=np.float32)) for i in self._order]
+            )
+            self._dense_ready = True
+        return self._matrix
+
+    def warm(self) -> None:
+        """Encode what is missing now (after an import) rather than on the first draft."""
+        with self._lock:
+            self._ensure_dense()
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+    def get(self, answer_id: str) -> Answer:
+        try:
+            return self._answers[answer_id]
+        except KeyError:
+            raise UnknownAnswer(answer_id) from None
+
+    def list(self, department: str | None = None, include_retired: bool = False) -> list[Answer]:
+        return [
+            a
+            for a in self._answers.values()
+            if (include_retired or not a.retired) and (department is None or a.department == department)
+        ]
+
+    # --- changing --------------------------------------------------------------------------
+
+    def add(self, fields: dict, answer_id: str | None = None) -> Answer:
+        with self._lock:
+            clean = validate(fields)
+            existing = self._fingerprints.get(_fingerprint(clean["answer"]))
+            if existing is not None:
+                raise DuplicateAnswer(existing)
+            answer_id = (answer_id or fields.get("id") or "").strip() or f"ans-{uuid.uuid4().hex[:10]}"
+            if not _ID.match(answer_id):
+                raise AnswerError(f"id {answer_id!r} may hold only letters, digits, '.', '_' and '-' (≤64)")
+            if answer_id in self._answers:
+                raise AnswerError(f"id {answer_id!r} is already used")
+            stamp = _now()
+            answer = Answer(id=answer_id, created_at=stamp, updated_at=stamp, **clean)
+            self._answers[answer_id] = answer
+            self._commit()
+            return answer
+
+    def update(self, answer_id: str, fields: dict) -> Answer:
+        with self._lock:
+            base = self.get(answer_id)
+            if "id" in fields and fields["id"] != answer_id:
+                raise AnswerError("id cannot be changed")
+            clean = validate(fields, base)
+            other = self._fingerprints.get(_fingerprint(clean["answer"]))
+            if other is not None and other != answer_id:
+                raise DuplicateAnswer(other)
+            clean.pop("id", None)
+            clean.pop("created_at", None)
+            clean.pop("updated_at", None)
+            answer = Answer(id=answer_id, created_at=base.created_at, updated_at=_now(), **clean)
+            self._answers[answer_id] = answer
+            self._commit()
+            return answer
+
+    def retire(self, answer_id: str) -> Answer:
+        """Retired entries stop appearing in drafts but stay on file for the drafts that cited them."""
+        return self.update(answer_id, {"retired": True})
+
+    def _commit(self) -> None:
+        self._save()
+        self._reindex()
+
+    def import_csv(
+        self,
+        path: str | Path,
+        question_col: str = "question",
+        answer_col: str = "answer",
+        department_col: str | None = "department",
+        id_col: str | None = None,
+        keywords_col: str | None = None,
+        author_col: str | None = None,
+        valid_from_col: str | None = None,
+        valid_until_col: str | None = None,
+        default_author: str = "",
+    ) -> ImportReport:
+        """Add every new row; duplicates (in the file or the library) are kept once and reported."""
+        header, rows = read_csv(path)
+        optional = {
+            "id": id_col,
+            "department": department_col,
+            "keywords": keywords_col,
+            "author": author_col,
+            "valid_from": valid_from_col,
+            "valid_until": valid_until_col,
+        }
+        require_columns(path, header, [answer_col, *(c for c in [question_col, *optional.values()] if c)])
+        report = ImportReport()
+        staged: list[tuple[int, dict, str | None]] = []
+        for number, row in numbered(rows):
+            fields = {
+                "question": row.get(question_col, "") if question_col else "",
+                "answer": row.get(answer_col, ""),
+            }
+            for name, column in optional.items():
+                if column:
+                    fields[name] = row.get(column, "")
+            fields.setdefault("author", default_author)
+            if not fields.get("author"):
+                fields["author"] = default_author
+            ident = (fields.pop("id", "") or "").strip() or None
+            try:
+                clean = validate(fields)
+            except AnswerError as exc:
+                raise DataError(path, str(exc), row=number, column=answer_col) from None
+            staged.append((number, clean, ident))
+        with self._lock:
+            seen = dict(self._fingerprints)
+            for number, clean, ident in staged:
+                fp = _fingerprint(clean["answer"])
+                if fp in seen:
+                    report.duplicates.append({"row": number, "same_as": seen[fp]})
+                    continue
+                if ident and ident in self._answers:
+                    report.duplicates.append({"row": number, "same_as": ident})
+                    continue
+                if ident and not _ID.match(ident):
+                    raise DataError(path, f"id {ident!r} is not a valid id", row=number, column=id_col)
+                answer_id = ident or f"ans-{uuid.uuid4().hex[:10]}"
+                stamp = _now()
+                self._answers[answer_id] = Answer(id=answer_id, created_at=stamp, updated_at=stamp, **clean)
+                seen[fp] = answer_id
+                report.added.append(answer_id)
+            if report.added:
+                self._commit()
+        return report
+
+    # --- searching -------------------------------------------------------------------------
+
+    def search(
+        self,
+        text: str,
+        k: int = 5,
+        department: str | None = None,
+        on: date | None = None,
+        tokens: list[str] | None = None,
+    ) -> list[AnswerHit]:
+        """Active entries (not retired, valid on `on`) for the petition, best first.
+
+        BM25 alone without an encoder; with one, standardised scores of both sides summed (or RRF).
+        """
+        with self._lock:
+            if not self._order:
+                return []
+            day = on or date.today()
+            mask = np.array(
+                [
+                    self._answers[i].active_on(day)
+                    and (department is None or self._answers[i].department in (department, ""))
+                    for i in self._order
+                ]
+            )
+            if not mask.any():
+                return []
+            query_tokens = tokens if tokens is not None else retrieval_tokens(text)
+            sparse = np.where(mask, self._sparse.scores(query_tokens), 0.0)
+            dense_scores = None
+            matrix = self._ensure_dense()
+            if matrix is not None:
+                try:
+                    q = self.encoder.encode_queries([text])[0]  # type: ignore[union-attr]
+                except EncoderError as exc:
+                    log.warning("dense answer search unavailable: %s", exc)
+                    q = None
+                if q is not None:
+                    dense_scores = matrix @ q
+            if dense_scores is None:
+                fused = [(p, s) for p, s in top_k(sparse, k)]
+            elif self.fusion == "rrf":
+                depth = max(k * 4, 20)
+                masked = np.where(mask, dense_scores, -np.inf)
+                fused = reciprocal_rank_fusion(
+                    [
+                        [p for p, _ in top_k(sparse, depth)],
+                        [int(p) for p in np.argsort(-masked)[:depth] if np.isfinite(masked[p])],
+                    ]
+                )
+            else:
+                combined = zscore_fusion([dense_scores, sparse], [1.0, SPARSE_WEIGHT], mask)
+                order = np.argsort(-combined)[:k]
+                fused = [(int(p), float(combined[p])) for p in order if np.isfinite(combined[p])]
+            query_set = set(query_tokens)
+            plain = normalize(text)
+            hits = []
+            for position, score in fused[:k]:
+                qt = self._question_tokens[position]
+                coverage = len(qt & query_set) / len(qt) if qt else 0.0
+                hits.append(
+                    AnswerHit(
+                        answer=self._answers[self._order[position]],
+                        score=float(score),
+                        bm25=float(sparse[position]),
+                        coverage=coverage,
+                        keyword_hits=sum(
+                            1
+                            for kw in self._answers[self._order[position]].keywords
+                            if normalize(kw) in plain
+                        ),
+                        dense=None if dense_scores is None else float(dense_scores[position]),
+                    )
+                )
+            return hits
+
+
+__all__ = [
+    "Answer",
+    "AnswerError",
+    "AnswerHit",
+    "AnswerLibrary",
+    "DuplicateAnswer",
+    "ImportReport",
+    "UnknownAnswer",
+]

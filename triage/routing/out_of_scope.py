@@ -1,0 +1,88 @@
+"""Detects petitions the hotline must not accept, with the reason and the words that show it.
+
+Rules, not a model: there is no labelled public data for this, each reason has a small and
+stable vocabulary (诉讼, 仲裁, 复议 …), and an admin must be able to read and fix why a petition was
+set aside. A detected petition is never dropped: the engine sends it to the manual queue with a
+suggested reply that tells the citizen where to go.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from triage.text import normalize
+
+_CLAUSE = re.compile(r"[^，,。！？；!?;\n]+")
+
+
+class OutOfScopeConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class OutOfScope:
+    reason: str
+    evidence: str
+    template: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"reason": self.reason, "evidence": self.evidence, "template": self.template}
+
+
+@dataclass(frozen=True)
+class _Category:
+    reason: str
+    patterns: tuple[re.Pattern[str], ...]
+    exclude: tuple[re.Pattern[str], ...]
+    template: str
+
+
+class OutOfScopeDetector:
+    def __init__(self, categories: list[dict[str, Any]]) -> None:
+        self.categories = [self._compile(i, c) for i, c in enumerate(categories)]
+
+    @staticmethod
+    def _compile(index: int, spec: dict[str, Any]) -> _Category:
+        try:
+            reason = str(spec["reason"])
+            template = "".join(str(spec["template"]).split())  # folded YAML lines: no spaces in Chinese
+            patterns = tuple(re.compile(p) for p in spec.get("patterns") or ())
+            exclude = tuple(re.compile(p) for p in spec.get("exclude") or ())
+        except (KeyError, TypeError) as exc:
+            raise OutOfScopeConfigError(f"category {index + 1}: missing or malformed {exc}") from None
+        except re.error as exc:
+            raise OutOfScopeConfigError(f"category {index + 1}: bad pattern: {exc}") from None
+        if not patterns:
+            raise OutOfScopeConfigError(f"category {index + 1} ({reason}) has no patterns")
+        return _Category(reason, patterns, exclude, template)
+
+    @classmethod
+    def from_file(cls, path: str | Path | None = None) -> OutOfScopeDetector:
+        """The given YAML file, or the bundled triage/resources/out_of_scope.yaml."""
+        if path is None:
+            text = (
+                resources.files("triage.resources").joinpath("out_of_scope.yaml").read_text(encoding="utf-8")
+            )
+        else:
+            text = Path(path).read_text(encoding="utf-8")
+        data = yaml.safe_load(text) or {}
+        return cls(list(data.get("categories") or []))
+
+    def detect(self, text: str) -> OutOfScope | None:
+        """The first category whose pattern matches a clause that no exclusion vetoes."""
+        clean = normalize(text)
+        clauses = _CLAUSE.findall(clean)
+        for category in self.categories:
+            for clause in clauses:
+                if any(ex.search(clause) for ex in category.exclude):
+                    continue
+                for pattern in category.patterns:
+                    if pattern.search(clause):
+                        return OutOfScope(category.reason, clause.strip()[:120], category.template)
+        return None

@@ -1,0 +1,181 @@
+"""The case store's tables: cases, routings, replies, events, API keys and background jobs.
+
+A case carries a copy of its current routing (department, label, confidence, abstain) so that
+the queue can be filtered and sorted from one indexed table; the `routings` and `replies` tables
+keep every suggestion shown and every decision taken, and `events` is the audit trail of every
+change with the actor and the model version in force. `version` is an optimistic lock: an update
+based on a stale read fails instead of silently overwriting a colleague's work.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Statuses a case moves through. `returned` means a department sent it back (退单) and it waits
+# for a new routing decision; only `closed` is final.
+NEW, ASSIGNED, RETURNED, CLOSED = "new", "assigned", "returned", "closed"
+STATUSES = (NEW, ASSIGNED, RETURNED, CLOSED)
+OPEN_STATUSES = (NEW, ASSIGNED, RETURNED)
+
+# How the current department was decided.
+SUGGESTED, ACCEPTED, OVERRIDDEN = "suggested", "accepted", "overridden"
+
+ROLES = ("platform", "staff", "admin")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(128), unique=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    channel: Mapped[str | None] = mapped_column(String(64))
+    district: Mapped[str | None] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    request_type: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default=NEW)
+    due_at: Mapped[datetime] = mapped_column(DateTime)
+    # The current routing, denormalised from `routings` for the queue's filters.
+    label: Mapped[str | None] = mapped_column(String(128))
+    department: Mapped[str | None] = mapped_column(String(128))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    abstain: Mapped[bool] = mapped_column(Boolean, default=False)
+    manual_queue: Mapped[bool] = mapped_column(Boolean, default=False)
+    suggested_department: Mapped[str | None] = mapped_column(String(128))
+    routing_state: Mapped[str] = mapped_column(String(16), default=SUGGESTED)
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    returns: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    routings: Mapped[list[Routing]] = relationship(
+        back_populates="case", order_by="Routing.id", cascade="all, delete-orphan"
+    )
+    replies: Mapped[list[Reply]] = relationship(
+        back_populates="case", order_by="Reply.id", cascade="all, delete-orphan"
+    )
+    events: Mapped[list[Event]] = relationship(
+        back_populates="case", order_by="Event.id", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__: ClassVar = {"version_id_col": version}
+    __table_args__ = (
+        Index("ix_cases_due", "due_at", "id"),
+        Index("ix_cases_status_due", "status", "due_at"),
+        Index("ix_cases_department_status_due", "department", "status", "due_at"),
+        Index("ix_cases_manual_status_due", "manual_queue", "status", "due_at"),
+        Index("ix_cases_closed_department", "closed_at", "department"),
+    )
+
+
+class Routing(Base):
+    """One routing step: the model's suggestion, a clerk's accept/override, or a return (退单)."""
+
+    __tablename__ = "routings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # suggestion | accept | override | return
+    label: Mapped[str | None] = mapped_column(String(128))
+    department: Mapped[str | None] = mapped_column(String(128))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    abstain: Mapped[bool | None] = mapped_column(Boolean)
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    actor: Mapped[str | None] = mapped_column(String(128))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    case: Mapped[Case] = relationship(back_populates="routings")
+
+
+class Reply(Base):
+    """A suggested draft, a saved draft, or the final reply with its quality check."""
+
+    __tablename__ = "replies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # suggested | draft | final
+    text: Mapped[str] = mapped_column(Text, default="")
+    tier: Mapped[str | None] = mapped_column(String(32))
+    sources: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    qc: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    confirm_reason: Mapped[str | None] = mapped_column(Text)
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    actor: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    case: Mapped[Case] = relationship(back_populates="replies")
+
+
+class Event(Base):
+    """The audit trail: who did what to which case (or to the models), when, under which model."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str | None] = mapped_column(String(128))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+    case: Mapped[Case | None] = relationship(back_populates="events")
+
+
+class ApiKey(Base):
+    """A bearer key: only a public prefix (to find the row) and a salted scrypt hash are kept."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))
+    salt: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Job(Base):
+    """A background job (retraining): progress and result are visible to every server process."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))  # queued | running | succeeded | failed
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str | None] = mapped_column(Text)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
