@@ -26,9 +26,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from triage.atomic import write_atomic
 from triage.text import normalize
 from triage.topics import heat as heat_mod
-from triage.topics.atomic import write_atomic
 from triage.topics.entities import SPECIFICITY, Entity, extract_entities
 from triage.topics.terms import TermStats, grams
 from triage.topics.times import parse_time

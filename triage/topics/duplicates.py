@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 from datasketch import MinHashLSH
 
+from triage.atomic import write_atomic
 from triage.topics import shingles
-from triage.topics.atomic import write_atomic
 from triage.topics.times import LOCAL, to_local
 
 DEFAULT_THRESHOLD = 0.5
