@@ -368,3 +368,24 @@ def test_a_repeated_petition_is_linked_to_the_earlier_case(db_client):
         json={"external_id": "dup-3", "title": "拖欠工资", "body": "公司拖欠我们三个月工资，老板失联了。"},
     )
     assert other.json()["possible_duplicate"] is None
+
+
+def test_a_good_sent_reply_becomes_a_drafting_source_and_a_vague_one_does_not(c):
+    good_case = _submit(c, "LEARN-1")
+    assert c.post(f"/cases/{good_case['id']}/reply", json={"text": GOOD, "send": True}).json()["sent"]
+    vague_case = _submit(c, "LEARN-2", title="小区停车乱收费", body="物业在小区里乱收停车费，每月三百元")
+    sent = c.post(
+        f"/cases/{vague_case['id']}/reply",
+        json={"text": VAGUE, "send": True, "confirm_reason": "上级要求先答复"},
+    )
+    assert sent.json()["sent"] is True and sent.json()["qc"]["verdict"] == "revise"
+
+    history = c.app.state.drafter.history
+    learned = {hit.id for hit in history.search(PETITION["title"] + PETITION["body"], k=20)}
+    assert f"case-{good_case['id']}" in learned
+    parked = {hit.id for hit in history.search("小区停车乱收费 物业", k=20)}
+    assert f"case-{vague_case['id']}" not in parked
+    draft = c.post("/draft", json=PETITION).json()
+    assert any(
+        src["kind"] == "history" and src["id"] == f"case-{good_case['id']}" for src in draft["sources"]
+    )

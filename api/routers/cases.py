@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.exc import IntegrityError
 
 from api.auth import actor
+from api.feedback import learn_from_reply
 from api.intake_duplicates import find_possible_duplicate, index_case
 from api.live_model import NoLiveModel
 from api.validation import RowId, StoredText, petition_or_error
@@ -414,6 +415,7 @@ def reply(case_id: RowId, payload: ReplyIn, request: Request) -> dict[str, Any]:
             expected_version=payload.version,
         )
         refused = saved.kind == "refused"
+        sent = {"title": case.title, "body": case.body, "department": case.department}
         out = {
             "case_id": case.id,
             "status": case.status,
@@ -431,6 +433,10 @@ def reply(case_id: RowId, payload: ReplyIn, request: Request) -> dict[str, Any]:
                 "score": qc.get("score"),
                 "flags": qc.get("flags", []),
             },
+        )
+    if out["sent"]:
+        learn_from_reply(
+            request.app.state, case_id=case_id, reply=payload.text, replied_at=now(), qc=qc, **sent
         )
     return out
 
