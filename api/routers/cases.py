@@ -21,6 +21,7 @@ from api.auth import actor
 from api.feedback import learn_from_reply
 from api.intake_duplicates import find_possible_duplicate, index_case
 from api.live_model import NoLiveModel
+from api.routers.routing import request_type_prediction
 from api.validation import RowId, StoredText, petition_or_error
 from triage.store.clock import iso, now, parse_time
 from triage.store.intake import make_draft, suggest
@@ -224,17 +225,6 @@ def _created_view(case: Case, at: datetime, created: bool) -> dict[str, Any]:
 # -- endpoints ----------------------------------------------------------------------------------
 
 
-def _request_type_prediction(request: Request, text: str) -> Any | None:
-    """The request-type model's guess (咨询/投诉/…) when one is live; the routing uses it for the deadline."""
-    holder = getattr(request.app.state, "request_type_model", None)
-    if holder is None:
-        return None
-    try:
-        return holder.get().model.predict_top_k([text], k=1, n_reasons=0)[0]
-    except NoLiveModel:
-        return None
-
-
 @router.post(
     "/cases",
     summary="Submit a petition: stored, classified, routed, given a deadline and a draft",
@@ -266,7 +256,7 @@ def create(payload: CaseIn, request: Request, response: Response) -> dict[str, A
             prediction=prediction,
             model_version=version,
             routing=getattr(state, "routing", None),
-            request_type_prediction=_request_type_prediction(request, text)
+            request_type_prediction=request_type_prediction(request, [text])[0]
             if payload.request_type is None
             else None,
         )
