@@ -343,8 +343,8 @@ Most confident `ok` where the label says vague (highest score first):
 
 ### Speed (one process, in memory)
 
-The machine's 2 cores were shared with other jobs during this run (load average {load_before:.1f} before, {load_after:.1f}
-after), so wall-clock figures include waiting for a core; CPU time is what one check costs this process.
+Load on the machine's 2 cores during this run (load average {load_before:.1f} before, {load_after:.1f}
+after), wall-clock figures include any waiting for a core, CPU time is what one check costs this process.
 
 | figure | wall clock | CPU time | target |
 |---|---|---|---|
