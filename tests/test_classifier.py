@@ -62,6 +62,7 @@ def test_reasons_are_terms_from_the_petition(live_model):
     [p] = live_model.predict_top_k([text])
     assert p.reasons, "a prediction must come with reasons"
     assert all(r.weight > 0 for r in p.reasons)
+    assert not any(ch in r.term for r in p.reasons for ch in ",，。 "), p.reasons
     assert all(r.term.replace(" ", "") in normalize(text) for r in p.reasons), p.reasons
     assert live_model.explain(text, n=6) == p.reasons
 

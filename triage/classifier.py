@@ -37,6 +37,8 @@ from sklearn.svm import LinearSVC
 
 from triage.text import _resource_lines, normalize, stopwords, tokenize
 
+_NOT_A_TERM = re.compile(r"[\W_]")
+
 
 def _char_view(text: str) -> str:
     """Segmented training text and raw petitions must yield the same character n-grams."""
@@ -582,7 +584,8 @@ class PetitionClassifier:
             if weight <= 0 or len(chosen) >= n:
                 break
             term = names[idx[j]].strip()
-            if len(term) < 2 or any(term in r.term for r in chosen):
+            # n-grams across punctuation ("了,老") weigh in the model but explain nothing to staff
+            if len(term) < 2 or _NOT_A_TERM.search(term) or any(term in r.term for r in chosen):
                 continue
             chosen = [r for r in chosen if r.term not in term]
             chosen.append(Reason(term=term, weight=round(weight, 4)))
