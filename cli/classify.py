@@ -7,7 +7,7 @@ import json
 
 from cli.common import print_json, progress, registry, write_csv
 from triage.classifier import PetitionClassifier
-from triage.csvio import DataError, join_text, numbered, parse_columns, read_csv, require_columns
+from triage.csvio import checked_text, numbered, parse_columns, read_csv, require_columns
 from triage.text import MAX_TEXT_CHARS
 
 OUTPUT_COLUMNS = ["label", "confidence", "abstain", "top_k"]
@@ -57,16 +57,7 @@ def run(args: argparse.Namespace) -> int:
     columns = parse_columns(args.text_col)
     header, rows = read_csv(args.input)
     require_columns(args.input, header, columns)
-    texts = []
-    for number, row in numbered(rows):
-        text = join_text(row, columns)
-        if not text.strip():
-            raise DataError(args.input, "empty text", row=number, column=",".join(columns))
-        if len(text) > MAX_TEXT_CHARS:
-            raise DataError(
-                args.input, f"text over {MAX_TEXT_CHARS} characters", row=number, column=",".join(columns)
-            )
-        texts.append(text)
+    texts = [checked_text(args.input, row, number, columns) for number, row in numbered(rows)]
     version, model = load_model(args.version)
 
     def annotated():

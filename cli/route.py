@@ -15,11 +15,18 @@ from pathlib import Path
 from cli.classify import load_model
 from cli.common import progress, settings, write_csv
 from training.request_type import load_live_request_type
-from triage.csvio import DataError, join_text, numbered, parse_columns, read_csv, require_columns
+from triage.csvio import (
+    DataError,
+    checked_text,
+    join_text,
+    numbered,
+    parse_columns,
+    read_csv,
+    require_columns,
+)
 from triage.routing import ReceivedAtError, RoutingEngine, RoutingTableError
 from triage.routing.cohandling import cohandling_curve, fit_min_probability
 from triage.routing.live import LiveRoutingEngine
-from triage.text import MAX_TEXT_CHARS
 
 OUTPUT_COLUMNS = ["label", "departments", "request_type", "due_at", "place", "out_of_scope", "manual_queue"]
 CHUNK = 256
@@ -78,16 +85,7 @@ def run(args: argparse.Namespace) -> int:
     require_columns(args.input, header, columns)
     type_col = args.request_type_col if args.request_type_col in header else None
     received_col = args.received_col if args.received_col in header else None
-    texts = []
-    for number, row in numbered(rows):
-        text = join_text(row, columns)
-        if not text.strip():
-            raise DataError(args.input, "empty text", row=number, column=",".join(columns))
-        if len(text) > MAX_TEXT_CHARS:
-            raise DataError(
-                args.input, f"text over {MAX_TEXT_CHARS} characters", row=number, column=",".join(columns)
-            )
-        texts.append(text)
+    texts = [checked_text(args.input, row, number, columns) for number, row in numbered(rows)]
     engine = _engine(args.table)
     version, model = load_model(args.version)
     rt_model = load_live_request_type(settings().models_dir)

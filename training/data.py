@@ -10,13 +10,12 @@ from pathlib import Path
 
 from triage.csvio import (
     DataError,
-    join_text,
+    checked_text,
     numbered,
     parse_columns,
     read_csv,
     require_columns,
 )
-from triage.text import MAX_TEXT_CHARS
 
 MIN_EXAMPLES_PER_LABEL = 3
 
@@ -70,17 +69,7 @@ def load_labelled_csv(path: str | Path, text_cols: str | Sequence[str], label_co
         label = (row.get(label_col) or "").strip()
         if not label:
             raise DataError(path, "empty label", row=number, column=label_col)
-        text = join_text(row, columns)
-        if not text.strip():
-            raise DataError(path, "empty text", row=number, column=",".join(columns))
-        if len(text) > MAX_TEXT_CHARS:
-            raise DataError(
-                path,
-                f"text longer than {MAX_TEXT_CHARS} characters",
-                row=number,
-                column=",".join(columns),
-            )
-        texts.append(text)
+        texts.append(checked_text(path, row, number, columns))
         labels.append(label)
         numbers.append(number)
     if not texts:

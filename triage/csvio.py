@@ -12,7 +12,7 @@ import io
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from triage.text import petition_text
+from triage.text import MAX_TEXT_CHARS, petition_text
 
 ENCODINGS = ("utf-8-sig", "gb18030")
 
@@ -102,3 +102,15 @@ def join_text(row: dict[str, str], text_cols: Sequence[str]) -> str:
 def petition_text_of(row: dict[str, str]) -> str:
     """The petition text of a record with `title` and `body` fields."""
     return petition_text(row.get("title"), row.get("body"))
+
+
+def checked_text(path: str | Path, row: dict[str, str], number: int, text_cols: Sequence[str]) -> str:
+    """The row's petition text, or a DataError naming the row when it is empty or too long."""
+    text = join_text(row, text_cols)
+    if not text.strip():
+        raise DataError(path, "empty text", row=number, column=",".join(text_cols))
+    if len(text) > MAX_TEXT_CHARS:
+        raise DataError(
+            path, f"text over {MAX_TEXT_CHARS} characters", row=number, column=",".join(text_cols)
+        )
+    return text
