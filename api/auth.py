@@ -37,7 +37,7 @@ POLICY: list[tuple[frozenset[str] | None, str, tuple[str, ...]]] = [
     (ANY, "/stats*", (STAFF,)),
     (ANY, "/draft*", (STAFF,)),
     (ANY, "/check*", (STAFF,)),
-    (READ, "/answers*", (STAFF,)),
+    (ANY, "/answers*", (STAFF,)),  # staff write and maintain the curated library
     (READ, "/topics*", (STAFF,)),
     (frozenset({"POST"}), "/duplicates/check", (STAFF,)),
     (ANY, "/admin*", ()),

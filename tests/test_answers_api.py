@@ -169,3 +169,20 @@ def test_staff_may_read_answers_and_draft(sparse_settings):
     assert client.get("/answers", headers=staff).status_code == 200
     assert client.post("/draft", json={"title": "路灯", "body": "路灯不亮"}, headers=staff).status_code == 200
     client.__exit__(None, None, None)
+
+
+def test_staff_maintain_the_library_and_are_named_as_authors(sparse_settings):
+    """Curated answers are written by the clerks who use them; the entry records who added it."""
+    client = make_client(sparse_settings)
+    staff = {"Authorization": auth(client.app, "staff")["Authorization"]}
+    made = client.post("/answers", json={**ANSWER, "author": ""}, headers=staff)
+    assert made.status_code == 201, made.text
+    assert made.json()["author"].startswith("staff:")
+    answer_id = made.json()["id"]
+    edited = client.put(f"/answers/{answer_id}", json={"keywords": ["物业费"]}, headers=staff)
+    assert edited.status_code == 200 and edited.json()["keywords"] == ["物业费"]
+    retired = client.delete(f"/answers/{answer_id}", headers=staff)
+    assert retired.status_code == 200 and retired.json()["retired"] is True
+    platform = {"Authorization": auth(client.app, "platform")["Authorization"]}
+    assert client.post("/answers", json=ANSWER, headers=platform).status_code == 403
+    client.__exit__(None, None, None)

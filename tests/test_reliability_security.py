@@ -63,9 +63,9 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/admin/jobs/{job_id}"): ADMIN,
     ("POST", "/admin/models/{version}/promote"): ADMIN,
     ("POST", "/admin/models/rollback"): ADMIN,
-    ("POST", "/answers"): ADMIN,
-    ("PUT", "/answers/{answer_id}"): ADMIN,
-    ("DELETE", "/answers/{answer_id}"): ADMIN,
+    ("POST", "/answers"): STAFF,
+    ("PUT", "/answers/{answer_id}"): STAFF,
+    ("DELETE", "/answers/{answer_id}"): STAFF,
 }
 # The staff page and its assets are public (the page asks for a key and sends it on API calls).
 PUBLIC_PREFIXES = ("/static",)

@@ -69,6 +69,12 @@ def library(request: Request) -> AnswerLibrary:
     return drafter.answers
 
 
+def _caller(request: Request) -> str:
+    """Who is adding the entry when the body names no author: the audit trail needs a name."""
+    identity = getattr(request.state, "identity", None)
+    return identity.actor if identity is not None else ""
+
+
 def _error(exc: Exception) -> HTTPException:
     if isinstance(exc, UnknownAnswer):
         return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
@@ -93,8 +99,10 @@ def get_answer(answer_id: str, request: Request):
 
 @router.post("/answers", response_model=AnswerOut, status_code=201, summary="Add a curated answer")
 def add_answer(payload: AnswerIn, request: Request, response: Response):
+    fields = payload.model_dump(exclude={"id"})
+    fields["author"] = fields["author"] or _caller(request)
     try:
-        answer = library(request).add(payload.model_dump(exclude={"id"}), answer_id=payload.id)
+        answer = library(request).add(fields, answer_id=payload.id)
     except AnswerError as exc:
         raise _error(exc) from None
     response.headers["Location"] = f"/answers/{answer.id}"
