@@ -31,7 +31,7 @@ TEMPLATES_DIR = HERE / "templates"
 STATIC_DIR = HERE / "static"
 
 # Paths that answer without a key: the page frames and their static files (the data is not there).
-PUBLIC_PATHS = {"/", "/supervisor", "/case/*", "/static/*"}
+PUBLIC_PATHS = {"/", "/supervisor", "/library", "/case/*", "/static/*"}
 
 # The queue's status filter: the values GET /cases accepts, with the label a clerk reads.
 STATUS_CHOICES = [
@@ -126,6 +126,11 @@ def case_page(request: Request, case_id: int) -> HTMLResponse:
 @router.get("/supervisor", response_class=HTMLResponse)
 def supervisor_page(request: Request) -> HTMLResponse:
     return _page(request, "supervisor.html")
+
+
+@router.get("/library", response_class=HTMLResponse)
+def library_page(request: Request) -> HTMLResponse:
+    return _page(request, "library.html")
 
 
 def install(app: FastAPI) -> None:

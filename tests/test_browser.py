@@ -461,3 +461,64 @@ def test_supervisor_view_tables_charts_and_hot_topics(page, server):
         "items => items.map(i => i.querySelectorAll('svg rect').length)"
     )
     assert columns == [len(t["daily"]) for t in topics]
+
+
+def test_clerk_adds_edits_and_retires_a_curated_answer_and_drafts_cite_it(page, server):
+    question = '<img src=x onerror="window.__xss=1">燃气表走字异常怎么办'
+    answer = (
+        "您好！燃气表计量异常可拨打燃气公司客服电话申请免费校验，校验不合格的由燃气公司免费更换，"
+        "多收的费用予以退还。【请填写受理编号】"
+    )
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
+    sign_in(page, server["base"], server["staff"], "/library")
+    page.wait_for_selector("#library-summary:not(:text('正在加载'))")
+    page.fill("#answer-question", question)
+    page.fill("#answer-text", answer)
+    page.fill("#answer-keywords", "燃气表，校验")
+    page.click("#answer-save")
+    row = page.locator("#library tbody tr", has_text="燃气表走字异常")
+    row.wait_for()
+    assert row.locator("td.question").inner_text() == question  # shown as text, never as HTML
+    assert page.evaluate("window.__xss") is None
+    answer_id = row.get_attribute("data-id")
+    stored = api_get(server, f"/answers/{answer_id}")
+    assert stored["keywords"] == ["燃气表", "校验"] and stored["author"].startswith("staff:")
+
+    # a draft for a matching petition starts from the new entry, labelled as the manual source
+    r = httpx.post(
+        server["base"] + "/draft",
+        json={
+            "title": "燃气表走字异常",
+            "body": "我家燃气表最近走字特别快，怀疑燃气表计量异常，想申请校验。",
+        },
+        headers=bearer(server["staff"]),
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+    assert [s["id"] for s in r.json()["sources"] if s["kind"] == "manual"][:1] == [answer_id]
+
+    # edit: the form fills from the row, and the change is stored
+    row.locator("button.edit").click()
+    assert page.input_value("#answer-text") == answer
+    page.fill("#answer-until", "2030-12-31")
+    page.click("#answer-save")
+    page.locator(f"#library tbody tr[data-id='{answer_id}']", has_text="2030-12-31").wait_for()
+    assert api_get(server, f"/answers/{answer_id}")["valid_until"] == "2030-12-31"
+
+    # a bad edit is refused with the reason, and nothing changes
+    page.locator(f"#library tbody tr[data-id='{answer_id}'] button.edit").click()
+    page.fill("#answer-from", "2031-01-01")
+    page.click("#answer-save")
+    page.wait_for_selector("#answer-error:not([hidden])")
+    assert "失效日期早于生效日期" in page.inner_text("#answer-error")
+    assert api_get(server, f"/answers/{answer_id}")["valid_from"] is None
+    page.click("#answer-cancel")
+
+    # retire: gone from the list, still there (marked) with "显示已停用"
+    page.locator(f"#library tbody tr[data-id='{answer_id}'] button.retire").click()
+    page.locator(f"#library tbody tr[data-id='{answer_id}']").wait_for(state="detached")
+    assert dialogs and "停用" in dialogs[0]
+    page.check("#filter-retired")
+    page.locator(f"#library tbody tr.retired[data-id='{answer_id}']", has_text="已停用").wait_for()
+    assert api_get(server, f"/answers/{answer_id}")["retired"] is True

@@ -16,7 +16,7 @@ from api import web
 from api.app import create_app
 from triage.settings import Settings
 
-PAGES = ["/", "/case/7", "/supervisor"]
+PAGES = ["/", "/case/7", "/supervisor", "/library"]
 
 
 class Tags(HTMLParser):
@@ -68,7 +68,7 @@ def test_opening_the_pages_does_not_open_the_api(anon):
     for path in ("/cases", "/stats", "/cases/1"):
         assert anon.get(path).status_code == 401, path
     schema_paths = set(anon.app.openapi()["paths"])
-    assert not {"/", "/case/{case_id}", "/supervisor"} & schema_paths  # pages are not API
+    assert not {"/", "/case/{case_id}", "/supervisor", "/library"} & schema_paths  # pages are not API
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -101,7 +101,12 @@ def test_every_asset_a_page_references_is_served_with_the_content_hash(anon, pat
 
 
 def test_the_page_script_of_each_page_exists(anon):
-    for path, script in (("/", "queue.js"), ("/case/3", "case.js"), ("/supervisor", "supervisor.js")):
+    for path, script in (
+        ("/", "queue.js"),
+        ("/case/3", "case.js"),
+        ("/supervisor", "supervisor.js"),
+        ("/library", "library.js"),
+    ):
         html = anon.get(path).text
         assert f"/static/{script}?v=" in html
         assert (web.STATIC_DIR / script).is_file()
