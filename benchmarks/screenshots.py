@@ -306,6 +306,15 @@ def take_screenshots(base: str, staff_key: str, case_id: int, out: Path) -> list
         page.wait_for_selector("#topics li, #topics-note")
         shots.append(out / "supervisor.png")
         page.screenshot(path=str(shots[-1]), full_page=True)
+
+        page.goto(f"{base}/library")
+        page.wait_for_selector("#library tbody tr[data-id]")
+        with page.expect_response(lambda r: "/answers?department=" in r.url):
+            page.select_option("#filter-department", index=1)
+        page.wait_for_timeout(200)  # the table is redrawn right after the response
+        page.locator("#library tbody tr[data-id] button.edit").first.click()
+        shots.append(out / "library.png")
+        page.screenshot(path=str(shots[-1]), full_page=True)
         browser.close()
     return shots
 
