@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import column, func, or_, select, text
 from sqlalchemy.orm import Session, defer, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -240,14 +240,7 @@ def list_cases(
     if filters.abstained is not None:  # the manual routing queue: model abstained, out of scope, or returned
         conditions.append(Case.manual_queue.is_(filters.abstained))
     if filters.q:
-        q = filters.q.strip()
-        conditions.append(
-            or_(
-                Case.title.contains(q, autoescape=True),
-                Case.body.contains(q, autoescape=True),
-                Case.external_id == q,
-            )
-        )
+        conditions.append(text_matches(session, filters.q.strip()))
     total = session.scalar(select(func.count()).select_from(Case).where(*conditions)) or 0
     rows = session.scalars(  # the queue never shows the body: leave the long texts in the database
         select(Case)
@@ -258,6 +251,37 @@ def list_cases(
         .offset(offset)
     )
     return list(rows), int(total)
+
+
+# FTS5's trigram index answers substrings of three characters or more; shorter ones are scanned.
+TRIGRAM = 3
+_fts_tables: dict[str, bool] = {}
+
+
+def _sqlite_text_index(session: Session) -> bool:
+    """Whether this SQLite database has the trigram table of migration 0002 (an old SQLite may not)."""
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite":
+        return False
+    key = bind.url.render_as_string(hide_password=True)
+    if key not in _fts_tables:
+        found = session.execute(text("SELECT 1 FROM sqlite_master WHERE name = 'cases_text'")).first()
+        _fts_tables[key] = found is not None
+    return _fts_tables[key]
+
+
+def text_matches(session: Session, q: str):
+    """Cases whose title or body contains `q`, or whose platform id is `q`.
+
+    A substring test either way; on SQLite with the trigram table it is answered by the index
+    instead of a scan (PostgreSQL's pg_trgm indexes serve the LIKE itself).
+    """
+    by_id = Case.external_id == q
+    if len(q) >= TRIGRAM and _sqlite_text_index(session):
+        phrase = '"' + q.replace('"', '""') + '"'
+        hits = text("SELECT rowid FROM cases_text WHERE cases_text MATCH :phrase").bindparams(phrase=phrase)
+        return or_(Case.id.in_(hits.columns(column("rowid"))), by_id)
+    return or_(Case.title.contains(q, autoescape=True), Case.body.contains(q, autoescape=True), by_id)
 
 
 def case_events(session: Session, case_id: int) -> list[Event]:
