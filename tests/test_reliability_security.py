@@ -69,7 +69,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
 }
 # The staff page and its assets are public (the page asks for a key and sends it on API calls).
 PUBLIC_PREFIXES = ("/static",)
-PUBLIC_PAGES = {("GET", "/"), ("GET", "/supervisor"), ("GET", "/case/{case_id}")}
+PUBLIC_PAGES = {("GET", "/"), ("GET", "/supervisor"), ("GET", "/library"), ("GET", "/case/{case_id}")}
 
 
 def all_routes(app) -> list[tuple[str, str]]:
