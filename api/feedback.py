@@ -2,6 +2,10 @@
 
 Only replies the quality check passed are learned from: a vague reply sent with a clerk's
 confirmation closes its case, but must not become the model answer for the next petition.
+
+With several workers, the worker that closed the case writes it under the history's file lock
+(after reading what the others added), and every other worker drafts from it within
+`TRIAGE_MODEL_CHECK_SECONDS` (triage/retrieval/history.py).
 """
 
 from __future__ import annotations

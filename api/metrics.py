@@ -1,8 +1,12 @@
 """`GET /metrics` in Prometheus text format: traffic, latency, the live model and answer quality.
 
-Each app gets its own CollectorRegistry (tests build many apps in one process). Figures are per
-worker process: behind one port, a scrape reaches one worker, so `triage_worker_info` names its
-pid and rates should be read per worker or summed over several scrapes' distinct pids.
+Each app gets its own CollectorRegistry (tests build many apps in one process). With several
+workers (`triage serve --workers N`), `PROMETHEUS_MULTIPROC_DIR` is set before the workers start
+and prometheus_client's multiprocess mode keeps every worker's counters and histograms in mmap'd
+files there; a scrape, whichever worker answers it, sums them over all workers (past and
+present), and the abstain and revise ratios are computed from those sums. What only the
+answering worker can tell (`triage_worker_info{pid}`, `triage_model_info`, `triage_model_loaded`,
+the `process_*` figures) is read at scrape time and describes that worker.
 
 The abstain and QC-revise figures are counted from the JSON the service sends back (the
 `"abstain":true` / `"verdict":"revise"` fields of the few routes that carry them), so no router
@@ -12,13 +16,15 @@ has to remember to report them and the count is exactly what clients were told.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
-from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, values
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.metrics_core import Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
@@ -42,45 +48,62 @@ def _is_quality_route(method: str, route: str) -> bool:
     return method == "POST" and (route in ("/check", "/check/batch") or route.endswith("/reply"))
 
 
+def multiprocess_dir() -> str | None:
+    """The shared metrics folder when prometheus_client runs in multiprocess mode, else None.
+
+    prometheus_client picks its value store once, at import, from `PROMETHEUS_MULTIPROC_DIR`;
+    asking it (not only the environment) keeps a variable set after import from half-enabling it.
+    """
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not path or values.ValueClass is values.MutexValue:
+        return None
+    return path
+
+
 class Metrics:
     """The app's metrics; the request middleware calls `observe_*` once per request."""
 
     def __init__(self, app: FastAPI) -> None:
         self.app = app
         self.registry = CollectorRegistry(auto_describe=True)
+        shared = multiprocess_dir()
+        # In multiprocess mode the metrics write to the shared files and are read back, summed over
+        # workers, by the collector; registering them as well would export this worker's twice.
+        own = None if shared else self.registry
+        self.aggregate = MultiProcessCollector(None, path=shared) if shared else None
         self.requests = Counter(
             "triage_http_requests",
             "HTTP requests by method, route template and status",
             ["method", "route", "status"],
-            registry=self.registry,
+            registry=own,
         )
         self.latency = Histogram(
             "triage_http_request_duration_seconds",
             "Time from request to the end of the response, by method and route template",
             ["method", "route"],
             buckets=BUCKETS,
-            registry=self.registry,
+            registry=own,
         )
         self.answers = Counter(
             "triage_classifier_answers",
             "Petitions classified, by route",
             ["route"],
-            registry=self.registry,
+            registry=own,
         )
         self.abstained = Counter(
             "triage_classifier_abstained",
             "Petitions the classifier abstained on (left to manual routing), by route",
             ["route"],
-            registry=self.registry,
+            registry=own,
         )
         self.checks = Counter(
-            "triage_quality_checks", "Replies quality-checked, by route", ["route"], registry=self.registry
+            "triage_quality_checks", "Replies quality-checked, by route", ["route"], registry=own
         )
         self.revise = Counter(
             "triage_quality_revise",
             "Quality checks whose verdict was 'revise', by route",
             ["route"],
-            registry=self.registry,
+            registry=own,
         )
         self.registry.register(_StateCollector(self))
         ProcessCollector(registry=self.registry)
@@ -125,21 +148,14 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-def _ratio(counter_num: Counter, counter_den: Counter) -> dict[str, float]:
-    """Per-route num/den from two labelled counters (since this process started)."""
-    den = {
-        s.labels["route"]: s.value
-        for m in counter_den.collect()
-        for s in m.samples
-        if s.name.endswith("_total")
-    }
-    num = {
-        s.labels["route"]: s.value
-        for m in counter_num.collect()
-        for s in m.samples
-        if s.name.endswith("_total")
-    }
-    return {route: num.get(route, 0.0) / total for route, total in den.items() if total}
+def _per_route(families: Iterable[Metric]) -> dict[str, float]:
+    return {s.labels["route"]: s.value for m in families for s in m.samples if s.name.endswith("_total")}
+
+
+def _ratio(num: Iterable[Metric], den: Iterable[Metric]) -> dict[str, float]:
+    """Per-route num/den from two labelled counters' collected families."""
+    numerators, denominators = _per_route(num), _per_route(den)
+    return {route: numerators.get(route, 0.0) / total for route, total in denominators.items() if total}
 
 
 class _StateCollector(Collector):
@@ -148,7 +164,40 @@ class _StateCollector(Collector):
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[Metric]:
+        metrics = self.metrics
+        if metrics.aggregate is not None:  # every worker's counters and histograms, summed
+            families = {m.name: m for m in metrics.aggregate.collect()}
+            yield from families.values()
+
+            def collected(counter: Counter) -> list[Metric]:
+                family = families.get(counter.describe()[0].name)
+                return [family] if family is not None else []
+        else:
+
+            def collected(counter: Counter) -> list[Metric]:
+                return list(counter.collect())
+
+        yield from self._worker()
+        abstain = GaugeMetricFamily(
+            "triage_classifier_abstain_ratio",
+            "Share of classified petitions abstained on since the service started, by route",
+            labels=["route"],
+        )
+        for route, value in _ratio(collected(metrics.abstained), collected(metrics.answers)).items():
+            abstain.add_metric([route], value)
+        yield abstain
+        revise = GaugeMetricFamily(
+            "triage_quality_revise_ratio",
+            "Share of quality-checked replies with verdict 'revise' since the service started, by route",
+            labels=["route"],
+        )
+        for route, value in _ratio(collected(metrics.revise), collected(metrics.checks)).items():
+            revise.add_metric([route], value)
+        yield revise
+
+    def _worker(self) -> Iterator[GaugeMetricFamily]:
+        """What only the worker answering the scrape knows: its pid and the model it serves."""
         state = self.metrics.app.state
         live = getattr(state, "live_model", None)
         loaded = None
@@ -169,22 +218,6 @@ class _StateCollector(Collector):
         worker = GaugeMetricFamily("triage_worker_info", "This worker process (value 1)", labels=["pid"])
         worker.add_metric([str(os.getpid())], 1.0)
         yield worker
-        abstain = GaugeMetricFamily(
-            "triage_classifier_abstain_ratio",
-            "Share of classified petitions abstained on since this worker started, by route",
-            labels=["route"],
-        )
-        for route, value in _ratio(self.metrics.abstained, self.metrics.answers).items():
-            abstain.add_metric([route], value)
-        yield abstain
-        revise = GaugeMetricFamily(
-            "triage_quality_revise_ratio",
-            "Share of quality-checked replies with verdict 'revise' since this worker started, by route",
-            labels=["route"],
-        )
-        for route, value in _ratio(self.metrics.revise, self.metrics.checks).items():
-            revise.add_metric([route], value)
-        yield revise
 
 
 router = APIRouter(tags=["system"])
@@ -192,7 +225,7 @@ router = APIRouter(tags=["system"])
 
 @router.get(
     "/metrics",
-    summary="Prometheus metrics of this worker",
+    summary="Prometheus metrics of the service (all workers)",
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format 0.0.4"}},
 )

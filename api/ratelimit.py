@@ -5,16 +5,24 @@ caches verified keys under the SHA-256 of the token), so a platform cannot dodge
 spreading requests over connections, and a stranger sending made-up keys cannot drain a real
 key's bucket: unverified tokens count against the sender's address instead.
 
-Buckets live in each worker process: with N workers behind one port a key gets up to N times
-the configured rate. That is acceptable for a limit whose job is to stop a runaway client, not
-to meter billing; the 429 says how long to wait.
+One process keeps its buckets in a dict. With several workers (`triage serve --workers N`)
+`TRIAGE_RATE_LIMIT_FILE` names a file of fixed slots that every worker on the host maps into
+memory (`SharedRateLimiter`), so a key gets its rate once, not N times: a key hashes to a group
+of slots, and the group's bytes are locked with `fcntl.lockf` (a POSIX record lock: other groups
+stay free) while its bucket is read, refilled, taken from and written back. That costs a few
+microseconds per request (docs/reliability.md, section 5).
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import math
+import mmap
+import os
+import struct
+import threading
 import time
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -70,6 +78,90 @@ class RateLimiter:
             self.buckets.clear()
 
 
+# One slot: the key's 64-bit hash (0 = empty), its tokens, and when they were counted (monotonic
+# clock: one per host, shared by all processes). A group of slots is what one lock covers.
+_SLOT = struct.Struct("<Qdd")
+SLOTS_PER_GROUP = 8
+GROUPS = 8192  # 65,536 slots, 1.5 MB
+_GROUP = struct.Struct("<" + "Qdd" * SLOTS_PER_GROUP)
+_GROUP_BYTES = _GROUP.size
+_PROCESS_LOCK = threading.Lock()  # POSIX record locks do not exclude threads of one process
+
+
+class SharedRateLimiter:
+    """Token buckets in a memory-mapped file, shared by every process on the host that opens it.
+
+    Same contract as `RateLimiter.check`. When all slots of a key's group hold other keys'
+    buckets, the one counted longest ago is reused (the key starts with a full bucket, as
+    `RateLimiter` does when its table overflows).
+    """
+
+    def __init__(self, path: str | os.PathLike, rate: float, burst: int, clock=time.monotonic) -> None:
+        self.rate = rate
+        self.burst = max(1, burst)
+        self.clock = clock
+        self.path = os.fspath(path)
+        size = GROUPS * _GROUP_BYTES
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        if os.fstat(self._fd).st_size < size:
+            os.ftruncate(self._fd, size)  # zeros: every slot empty; a second worker doing it too is harmless
+        self._map = mmap.mmap(self._fd, size)
+
+    @staticmethod
+    def _hash(key: str) -> int:
+        return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little") or 1
+
+    def check(self, key: str) -> float:
+        """0 if `key` may go ahead now, else the seconds it has to wait."""
+        h = self._hash(key)
+        offset = (h % GROUPS) * _GROUP_BYTES
+        with _PROCESS_LOCK:
+            fcntl.lockf(self._fd, fcntl.LOCK_EX, _GROUP_BYTES, offset)
+            try:
+                now = self.clock()
+                fields = _GROUP.unpack_from(self._map, offset)
+                slot, tokens, stamp = self._find(fields, h)
+                tokens = (
+                    min(self.burst, tokens + (now - stamp) * self.rate) if stamp is not None else self.burst
+                )
+                wait = 0.0
+                if tokens >= 1.0:
+                    tokens -= 1.0
+                else:
+                    wait = (1.0 - tokens) / self.rate
+                _SLOT.pack_into(self._map, offset + slot * _SLOT.size, h, tokens, now)
+                return wait
+            finally:
+                fcntl.lockf(self._fd, fcntl.LOCK_UN, _GROUP_BYTES, offset)
+
+    @staticmethod
+    def _find(fields: tuple, h: int) -> tuple[int, float, float | None]:
+        """(slot, tokens, stamp) of `h`'s bucket; stamp None for a slot taken afresh."""
+        free = oldest = None
+        for i in range(SLOTS_PER_GROUP):
+            slot_hash, tokens, stamp = fields[3 * i : 3 * i + 3]
+            if slot_hash == h:
+                return i, tokens, stamp
+            if slot_hash == 0:
+                if free is None:
+                    free = i
+            elif oldest is None or stamp < fields[3 * oldest + 2]:
+                oldest = i
+        return (free if free is not None else oldest), 0.0, None
+
+    def close(self) -> None:
+        self._map.close()
+        os.close(self._fd)
+
+
+def make_limiter(rate: float, burst: int) -> RateLimiter | SharedRateLimiter | None:
+    """Shared buckets when `triage serve` named a file for its workers, else this process's own."""
+    if rate <= 0:
+        return None
+    path = os.environ.get("TRIAGE_RATE_LIMIT_FILE")
+    return SharedRateLimiter(path, rate, burst) if path else RateLimiter(rate, burst)
+
+
 def _bearer_digest(scope: Scope) -> str | None:
     for name, value in scope["headers"]:
         if name == b"authorization":
@@ -88,7 +180,7 @@ class RateLimitMiddleware:
         self, app: ASGIApp, *, rate: float, burst: int, exempt: frozenset[str] = frozenset()
     ) -> None:
         self.app = app
-        self.limiter = RateLimiter(rate, burst) if rate > 0 else None
+        self.limiter = make_limiter(rate, burst)
         self.exempt = exempt
 
     def key_of(self, scope: Scope) -> tuple[str, str]:

@@ -76,7 +76,7 @@ def test_a_fitting_manual_answer_is_used_and_labelled(library, history):
     assert d.sources[0].kind == "manual" and d.sources[0].id == "zj-01"
     assert "不得单方面上调" in d.draft and "“物业擅自上调物业费”" in d.draft
     assert d.draft.endswith("2025年6月3日")
-    assert "联系电话" in d.missing and "【请填写联系电话】" in d.draft  # the answer gives none
+    assert "联系电话" in d.missing and "【联系电话】" in d.draft  # the answer gives none
     assert {s.kind for s in d.sources} <= {"manual", "history"}
 
 
@@ -86,7 +86,7 @@ def test_a_template_gets_known_slots_filled_and_the_rest_marked(library):
     assert d.draft.startswith("网友您好！您反映的人民路有个大坑问题已收悉。")
     assert "【日期】" not in d.draft and d.draft.endswith("2025年6月3日")
     assert d.missing == ["核查结果", "修复期限"]
-    assert "【请填写联系电话】" not in d.draft  # the template has its own phone number
+    assert "【联系电话】" not in d.draft  # the template has its own phone number
 
 
 def test_without_a_manual_answer_the_draft_is_built_from_history(history):
@@ -95,14 +95,16 @@ def test_without_a_manual_answer_the_draft_is_built_from_history(history):
     assert d.sources[0].kind == "history" and d.sources[0].id == "h2"
     assert d.sources[0].department == "住建局" and "维保" in d.sources[0].text
     assert "“电梯老是坏”" in d.draft
-    assert {"核查结果", "办理情况", "后续措施及时限", "联系电话"} <= set(d.missing)
+    assert {"核查结果", "办理情况", "后续措施及时限"} <= set(d.missing)
+    # the similar replies give no phone number and cite no rule: those parts are offered, not drafted
+    assert [o["part"] for o in d.optional] == ["依据", "联系电话"] and "联系电话" not in d.missing
     assert "主板" not in d.draft  # the other case's facts stay in the sources, not the draft
 
 
 def test_nothing_relevant_escalates(library, history):
     d = drafter(library, history).draft("天气", "今天天气不错")
     assert d.tier == "escalate" and d.sources == []
-    assert "核查结果" in d.missing and "【请填写核查结果】" in d.draft
+    assert "核查结果" in d.missing and "【核查结果】" in d.draft
 
 
 def test_empty_sources_escalate_on_a_fresh_install(tmp_path):
@@ -141,7 +143,7 @@ def test_retired_and_expired_answers_are_not_used(library):
 
 def test_to_dict_has_exactly_the_contract_fields(library, history):
     out = drafter(library, history).draft("物业擅自上调物业费", "物业费要涨价").to_dict()
-    assert set(out) == {"draft", "tier", "sources", "missing"}
+    assert set(out) == {"draft", "tier", "sources", "missing", "optional"}
     assert set(out["sources"][0]) == {"kind", "id", "score", "department", "text"}
     json.dumps(out, ensure_ascii=False)
 

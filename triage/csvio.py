@@ -1,20 +1,39 @@
 """Reading CSV exports in whichever encoding they come in, with errors that name row and column.
 
 Hotline exports come from Excel as often as from databases, so the encoding is detected (UTF-8,
-UTF-8 with BOM, GB18030) instead of assumed, and every problem is reported with the row number a
-clerk sees when opening the file in a spreadsheet (the header is row 1).
+UTF-8 with BOM, GB18030/GBK, Big5) instead of assumed, and every problem is reported with the row
+number a clerk sees when opening the file in a spreadsheet (the header is row 1).
+
+Why detection scores text instead of trying decoders in turn: GB18030 gives a meaning to almost
+every byte pair, so a Big5 file (Traditional Chinese Excel) decodes as GB18030 without an error,
+into rare characters. UTF-8 is never ambiguous for Chinese text and is taken when it decodes;
+otherwise every legacy candidate that decodes strictly is scored by the share of its Chinese
+characters that are common ones (converted to Simplified, then looked up among the most frequent
+characters of jieba's dictionary). On the bundled sample CSVs, the right decoding scores ≥ 0.99
+and Big5 read as GB18030 at most 0.55.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
+from collections import Counter
 from collections.abc import Iterator, Sequence
+from functools import lru_cache
 from pathlib import Path
 
-from triage.text import MAX_TEXT_CHARS, petition_text
+from triage.text import MAX_TEXT_CHARS, petition_text, to_simplified
 
-ENCODINGS = ("utf-8-sig", "gb18030")
+# Tried when the bytes are not UTF-8, in this order of preference when scores tie. Big5 as
+# Windows writes it (cp950) and with the Hong Kong additions decodes files plain Big5 refuses.
+LEGACY_ENCODINGS = ("gb18030", "big5", "cp950", "big5hkscs")
+ENCODINGS = ("utf-8-sig", *LEGACY_ENCODINGS)
+COMMON_CHARACTERS = 3500  # the size of China's list of common characters (现代汉语常用字表)
+SCORE_SAMPLE_CHARS = 200_000
+GARBLED_BELOW = 0.5  # share of common characters under which no candidate is believed
+GARBLED_MIN_CJK = 50  # …when there are at least this many Chinese characters to judge by
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]")
 
 csv.field_size_limit(10 * 1024 * 1024)
 
@@ -38,15 +57,78 @@ class DataError(ValueError):
         super().__init__(f"{', '.join(where)}: {message}")
 
 
-def detect_encoding(raw: bytes) -> str:
-    """UTF-8 (with or without BOM) first; GB18030 is a superset of GBK/GB2312 used by Excel in China."""
-    for encoding in ENCODINGS:
+class UndecodableError(ValueError):
+    """No supported encoding fits; `offset` is where the most promising one first failed."""
+
+    def __init__(self, message: str, offset: int | None = None):
+        super().__init__(message)
+        self.offset = offset
+
+
+@lru_cache(maxsize=1)
+def common_characters() -> frozenset[str]:
+    """The most frequent Chinese characters, weighted by jieba's dictionary word frequencies."""
+    import jieba
+
+    counts: Counter[str] = Counter()
+    with open(Path(jieba.__file__).with_name("dict.txt"), encoding="utf-8") as fh:
+        for line in fh:
+            parts = line.split(" ")
+            if len(parts) >= 2 and parts[1].isdigit():
+                for ch in parts[0]:
+                    if _CJK.match(ch):
+                        counts[ch] += int(parts[1])
+    return frozenset(ch for ch, _ in counts.most_common(COMMON_CHARACTERS))
+
+
+def common_share(text: str) -> tuple[float, int]:
+    """(share of common characters among the Chinese ones, how many Chinese characters were judged)."""
+    chinese = "".join(_CJK.findall(text[:SCORE_SAMPLE_CHARS]))
+    if not chinese:
+        return 0.0, 0
+    common = common_characters()
+    simplified = to_simplified(chinese)
+    return sum(ch in common for ch in simplified) / len(simplified), len(simplified)
+
+
+def decode(raw: bytes) -> tuple[str, str]:
+    """(text, encoding) of a file's bytes; UndecodableError when no supported encoding fits."""
+    if raw.startswith(b"\xef\xbb\xbf"):
         try:
-            raw.decode(encoding)
-            return encoding
-        except UnicodeDecodeError:
+            return raw.decode("utf-8-sig"), "utf-8-sig"
+        except UnicodeDecodeError as exc:
+            raise UndecodableError(
+                "starts with a UTF-8 byte-order mark but is not UTF-8", exc.start
+            ) from None
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as exc:
+        furthest = exc.start
+    scored: list[tuple[float, int, str, str, int]] = []
+    for rank, encoding in enumerate(LEGACY_ENCODINGS):
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError as exc:
+            furthest = max(furthest, exc.start)
             continue
-    raise UnicodeDecodeError("utf-8/gb18030", raw[:1], 0, 1, "neither UTF-8 nor GB18030")
+        share, judged = common_share(text)
+        scored.append((share, -rank, encoding, text, judged))
+        if share == 1.0:
+            break
+    if not scored:
+        raise UndecodableError("not UTF-8 (with or without BOM), GB18030/GBK or Big5", furthest)
+    share, _, encoding, text, judged = max(scored)
+    if share < GARBLED_BELOW and judged >= GARBLED_MIN_CJK:
+        raise UndecodableError(
+            f"the text is garbled in every supported encoding (at best {share:.0%} common characters, "
+            f"as {encoding}): not UTF-8, GB18030/GBK or Big5"
+        )
+    return text, encoding
+
+
+def detect_encoding(raw: bytes) -> str:
+    """The encoding `decode` picks: UTF-8 (with or without BOM), else the best-scoring of GB18030 and Big5."""
+    return decode(raw)[1]
 
 
 def read_csv(path: str | Path) -> tuple[list[str], list[dict[str, str]]]:
@@ -56,10 +138,10 @@ def read_csv(path: str | Path) -> tuple[list[str], list[dict[str, str]]]:
         raise DataError(path, "file not found")
     raw = path.read_bytes()
     try:
-        encoding = detect_encoding(raw)
-    except UnicodeDecodeError:
-        raise DataError(path, "cannot decode: not UTF-8, UTF-8 with BOM or GB18030") from None
-    text = raw.decode(encoding)
+        text, _ = decode(raw)
+    except UndecodableError as exc:
+        row = None if exc.offset is None else raw.count(b"\n", 0, exc.offset) + 1
+        raise DataError(path, f"cannot decode: {exc}", row=row) from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
         rows = [dict(row) for row in reader]

@@ -18,8 +18,15 @@ router = APIRouter(tags=["drafting"])
 
 def build_drafter(settings: Settings) -> Drafter:
     """The process's drafter; a bad embedding model is logged (by `open_drafter`) at start, and BM25
-    carries on; the reason stays on `drafter.encoder_error`."""
-    return open_drafter_from_settings(settings).drafter
+    carries on; the reason stays on `drafter.encoder_error`.
+
+    The history index checks for cases other workers (or the CLI) added as often as the live model
+    is checked (`TRIAGE_MODEL_CHECK_SECONDS`), so every worker drafts from them within that bound.
+    """
+    drafter = open_drafter_from_settings(settings).drafter
+    if drafter.history is not None:
+        drafter.history.check_seconds = settings.model_check_seconds
+    return drafter
 
 
 def get_drafter(request: Request) -> Drafter:
@@ -45,11 +52,20 @@ class SourceOut(BaseModel):
     text: str
 
 
+class OptionalPart(BaseModel):
+    part: str = Field(description="basis or contact")
+    text: str = Field(description="the sentence, with its 【…】 slot, to add when the reply needs it")
+
+
 class DraftResponse(BaseModel):
     draft: str
     tier: str = Field(description="suggest (staff review) or escalate (nothing relevant was found)")
     sources: list[SourceOut]
     missing: list[str] = Field(description="slots staff must complete, marked 【…】 in the draft")
+    optional: list[OptionalPart] = Field(
+        default_factory=list,
+        description="sentences left out because most similar past replies do without them (basis, contact)",
+    )
     auto_reply: bool = Field(
         default=False,
         description="true only when an admin enabled auto-reply and a complete curated answer clears the threshold",

@@ -5,16 +5,27 @@ with the jieba tokens kept beside each so that merging segments never re-tokenis
 main segment is saved in a numbered directory and a manifest naming the current one is replaced
 atomically; a crash mid-merge leaves the previous segment in force. Departments and dates are
 held as arrays for filtering; texts are read from SQLite only for the hits shown.
+
+Several processes (the workers of `triage serve --workers N`, the CLI) may open one directory.
+Writes (adds, merges) take an exclusive `flock` on `history.lock` and first read the rows other
+processes appended, so positions never collide and no addition is lost. Readers notice others'
+additions through SQLite's `PRAGMA data_version` (it changes when another connection commits)
+and a merge through the manifest's inode/mtime, checked at most every `check_seconds` when a
+search runs; only the rows past those already in memory are read (the delta), never a rebuild.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import re
 import shutil
 import sqlite3
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -95,23 +106,133 @@ CREATE TABLE IF NOT EXISTS cases (
 
 
 class HistoryIndex:
-    """Past cases under `directory`, loaded once; `add` appends without a full rebuild."""
+    """Past cases under `directory`, loaded once; `add` appends without a full rebuild.
 
-    def __init__(self, directory: str | Path, encoder: Encoder | None = None, merge_min: int = 2000):
+    Additions made by other processes over the same directory are picked up within
+    `check_seconds` of the next search (0: on every search).
+    """
+
+    def __init__(
+        self,
+        directory: str | Path,
+        encoder: Encoder | None = None,
+        merge_min: int = 2000,
+        check_seconds: float = 1.0,
+    ):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.encoder = encoder
+        self.check_seconds = check_seconds
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.directory / "history.sqlite", check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(_SCHEMA)
-        self._db.commit()
+        # flock (not lockf): locks belong to the open file, so two instances in one process exclude
+        # each other too; the RLock above serialises this instance's threads.
+        self._lock_fd = os.open(self.directory / "history.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        self._db = sqlite3.connect(self.directory / "history.sqlite", check_same_thread=False, timeout=30)
+        with self._file_lock(exclusive=True):
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(_SCHEMA)
+            self._db.commit()
         self._sparse = SparseIndex(merge_min=merge_min)
         self._departments: dict[str, int] = {}
         self._dept = np.zeros(0, dtype=np.int32)
         self._day = np.zeros(0, dtype=np.int32)
         self._dense: np.ndarray | None = None
-        self._load()
+        self._data_version = -1
+        self._manifest_stamp: tuple[int, int] | None = None
+        self._checked_at = time.monotonic()
+        with self._lock, self._file_lock(exclusive=True):
+            self._load()
+            self._remember_stamps()
+
+    # --- sharing the directory with other processes ----------------------------------------
+
+    @contextmanager
+    def _file_lock(self, exclusive: bool, wait: bool = True) -> Iterator[bool]:
+        """Exclusive for writers (adds, merges), shared for readers catching up on others' adds.
+
+        With `wait=False` it yields False at once instead of waiting for a writer, so a search
+        never waits for another process's (possibly long, bulk) import.
+        """
+        flags = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | (0 if wait else fcntl.LOCK_NB)
+        try:
+            fcntl.flock(self._lock_fd, flags)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def _stamps(self) -> tuple[int, tuple[int, int] | None]:
+        """(SQLite's data_version, the manifest's inode and mtime): cheap, checked every few seconds."""
+        version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
+        try:
+            st = os.stat(self.manifest_path)
+            manifest = (st.st_ino, st.st_mtime_ns)
+        except FileNotFoundError:
+            manifest = None
+        return version, manifest
+
+    def _remember_stamps(self) -> None:
+        self._data_version, self._manifest_stamp = self._stamps()
+        self._checked_at = time.monotonic()
+
+    def refresh(self, wait: bool = True) -> int:
+        """Read what other processes added since the last look; returns how many cases were new.
+
+        `wait=False` (searches) skips the refresh while another process is writing; the next
+        check retries it.
+        """
+        with self._lock:
+            self._checked_at = time.monotonic()
+            if self._stamps() == (self._data_version, self._manifest_stamp):
+                return 0
+            before = len(self)
+            with self._file_lock(exclusive=False, wait=wait) as locked:
+                if locked:
+                    self._catch_up()
+                    self._remember_stamps()
+            return len(self) - before
+
+    def _maybe_refresh(self) -> None:
+        if time.monotonic() - self._checked_at >= self.check_seconds:
+            self.refresh(wait=False)
+
+    def _catch_up(self) -> None:
+        """Append the rows past those in memory; adopt a main segment another process merged.
+
+        The caller holds `_lock` and a file lock, so no writer changes the store meanwhile.
+        """
+        old_n = len(self)
+        rows = self._db.execute(
+            "SELECT department, day, embedding FROM cases WHERE pos >= ? ORDER BY pos", (old_n,)
+        ).fetchall()
+        manifest = read_json(self.manifest_path) or {}
+        main_size = int(manifest.get("main_size", 0))
+        segment = self.directory / str(manifest.get("segment", ""))
+        if main_size > self._sparse.main_size and main_size <= old_n + len(rows) and segment.is_dir():
+            self._sparse.load_main(segment, manifest)  # mmap'd: cheap, and frees our own delta
+            start = main_size
+        else:
+            start = old_n
+        if not rows and start == old_n:
+            return
+        delta = self._db.execute("SELECT tokens FROM cases WHERE pos >= ? ORDER BY pos", (start,)).fetchall()
+        self._sparse.add([t.split(" ") if t else [] for (t,) in delta])
+        self._dept = np.concatenate([self._dept, [self._dept_code(d) for d, _, _ in rows]]).astype(np.int32)
+        self._day = np.concatenate([self._day, [parse_day(d) for _, d, _ in rows]]).astype(np.int32)
+        if self.encoder is None or not rows:
+            return
+        if self._dense is None:
+            if old_n == 0:
+                self._load_dense(manifest)
+        elif any(e is None for _, _, e in rows):
+            log.warning("another process added history cases without embeddings: dense history search is off")
+            self._dense = None
+        else:
+            added = np.vstack([np.frombuffer(e, dtype=np.float32) for _, _, e in rows])
+            self._dense = np.vstack([self._dense, added])
 
     # --- loading -------------------------------------------------------------------------
 
@@ -189,56 +310,64 @@ class HistoryIndex:
         return report
 
     def _add_chunk(self, items: list[HistoryItem], report: AddReport, defer_merge: bool = False) -> None:
-        with self._lock:
-            known = {
-                r[0]
-                for r in self._db.execute(
-                    f"SELECT id FROM cases WHERE id IN ({','.join('?' * len(items))})", [i.id for i in items]
+        with self._lock, self._file_lock(exclusive=True):
+            self._catch_up()  # rows other processes added take their positions first
+            try:
+                self._add_fresh(items, report, defer_merge)
+            finally:
+                self._remember_stamps()
+
+    def _add_fresh(self, items: list[HistoryItem], report: AddReport, defer_merge: bool) -> None:
+        """Insert the new, non-empty items at the end (caller holds both locks and has caught up)."""
+        known = {
+            r[0]
+            for r in self._db.execute(
+                f"SELECT id FROM cases WHERE id IN ({','.join('?' * len(items))})", [i.id for i in items]
+            )
+        }
+        fresh: list[HistoryItem] = []
+        for item in items:
+            if not item.text.strip() or not item.reply.strip():
+                report.empty += 1
+            elif item.id in known:
+                report.duplicates.append(item.id)
+            else:
+                known.add(item.id)
+                fresh.append(item)
+        if not fresh:
+            return
+        tokens = [i.tokens if i.tokens is not None else retrieval_tokens(i.text) for i in fresh]
+        vectors = self.encoder.encode_passages([i.text for i in fresh]) if self._dense_on() else None
+        start = len(self)
+        self._db.executemany(
+            "INSERT INTO cases (pos, id, department, day, text, reply, tokens, embedding) VALUES (?,?,?,?,?,?,?,?)",
+            [
+                (
+                    start + n,
+                    i.id,
+                    i.department,
+                    i.date,
+                    i.text,
+                    i.reply,
+                    " ".join(t),
+                    None if vectors is None else vectors[n].astype(np.float32).tobytes(),
                 )
-            }
-            fresh: list[HistoryItem] = []
-            for item in items:
-                if not item.text.strip() or not item.reply.strip():
-                    report.empty += 1
-                elif item.id in known:
-                    report.duplicates.append(item.id)
-                else:
-                    known.add(item.id)
-                    fresh.append(item)
-            if not fresh:
-                return
-            tokens = [i.tokens if i.tokens is not None else retrieval_tokens(i.text) for i in fresh]
-            vectors = self.encoder.encode_passages([i.text for i in fresh]) if self._dense_on() else None
-            start = len(self)
-            self._db.executemany(
-                "INSERT INTO cases (pos, id, department, day, text, reply, tokens, embedding) VALUES (?,?,?,?,?,?,?,?)",
-                [
-                    (
-                        start + n,
-                        i.id,
-                        i.department,
-                        i.date,
-                        i.text,
-                        i.reply,
-                        " ".join(t),
-                        None if vectors is None else vectors[n].astype(np.float32).tobytes(),
-                    )
-                    for n, (i, t) in enumerate(zip(fresh, tokens, strict=True))
-                ],
-            )
-            self._db.commit()
-            self._sparse.add(tokens)
-            self._dept = np.concatenate([self._dept, [self._dept_code(i.department) for i in fresh]]).astype(
-                np.int32
-            )
-            self._day = np.concatenate([self._day, [parse_day(i.date) for i in fresh]]).astype(np.int32)
-            if vectors is not None:
-                self._dense = vectors if self._dense is None else np.vstack([self._dense, vectors])
-                if not (read_json(self.manifest_path) or {}).get("encoder"):
-                    self._write_manifest(read_json(self.manifest_path) or {})
-            report.added += len(fresh)
-            if not defer_merge and self._sparse.needs_merge():
-                self._merge()
+                for n, (i, t) in enumerate(zip(fresh, tokens, strict=True))
+            ],
+        )
+        self._db.commit()
+        self._sparse.add(tokens)
+        self._dept = np.concatenate([self._dept, [self._dept_code(i.department) for i in fresh]]).astype(
+            np.int32
+        )
+        self._day = np.concatenate([self._day, [parse_day(i.date) for i in fresh]]).astype(np.int32)
+        if vectors is not None:
+            self._dense = vectors if self._dense is None else np.vstack([self._dense, vectors])
+            if not (read_json(self.manifest_path) or {}).get("encoder"):
+                self._write_manifest(read_json(self.manifest_path) or {})
+        report.added += len(fresh)
+        if not defer_merge and self._sparse.needs_merge():
+            self._merge()
 
     def _dense_on(self) -> bool:
         """Dense history needs an encoder and every stored case embedded by that same encoder."""
@@ -269,9 +398,11 @@ class HistoryIndex:
 
     def compact(self) -> None:
         """Merge the delta into the main segment now (after a bulk import)."""
-        with self._lock:
+        with self._lock, self._file_lock(exclusive=True):
+            self._catch_up()
             if len(self._sparse) > self._sparse.main_size:
                 self._merge()
+            self._remember_stamps()
 
     # --- searching -----------------------------------------------------------------------
 
@@ -305,6 +436,7 @@ class HistoryIndex:
         `tokens` are the query's `retrieval_tokens` when the caller has them already.
         """
         with self._lock:
+            self._maybe_refresh()
             n = len(self)
             if not n:
                 return []
@@ -351,3 +483,6 @@ class HistoryIndex:
 
     def close(self) -> None:
         self._db.close()
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
