@@ -229,6 +229,8 @@ def bootstrap_drafting() -> dict:
             keywords_col="keywords",
             author_col="author",
         )
-        drafter.answers.warm()
         out["answers_imported"] = len(report.added)
+    # Encode what the library lacks now (a fresh import, or entries stored by an older encoder
+    # window) so that the served /draft never pays for it.
+    drafter.answers.warm()
     return out

