@@ -29,6 +29,7 @@ from cli.bootstrap import sample_data
 from datasets import load_sample
 from training.bench import table, write_section
 from training.bundles import ModelRegistry
+from training.request_type import ensure_request_type_model
 from training.train import train_bundle
 
 KNEE_P99_MS = 100.0
@@ -114,6 +115,7 @@ def ladder(url: str, pid: int, kind: str, body_file: Path, key: str, seconds: fl
             (cpu_seconds(pid) - cpu_before) * 1000 / max(r["requests"], 1), 2
         )
         r["kind"] = kind
+        r["load_avg"] = round(os.getloadavg()[0], 2)  # the machine's 1-minute load: the noise
         results.append(r)
         print(json.dumps(r), flush=True)
         if r["p99"] > KNEE_P99_MS or r["errors"] > 0:
@@ -165,6 +167,7 @@ def main() -> None:
         train_bundle(
             sample, ModelRegistry(models), label_col="department", text_cols=["title", "body"], promote=True
         )
+        ensure_request_type_model(models)  # as `triage bootstrap` does: /classify runs both models
         for kind in kinds:
             (root / f"{kind}.json").write_text(
                 json.dumps(payloads(kind, petitions), ensure_ascii=False), encoding="utf-8"
@@ -198,6 +201,7 @@ def main() -> None:
                                 r["p99"],
                                 f"{r['error_share']:.2%}",
                                 r["server_cpu_ms_per_request"],
+                                r["load_avg"],
                             )
                         )
                     k = knee(results, KNEE_P99_MS)
@@ -246,16 +250,18 @@ def main() -> None:
             "p99 ms",
             "errors",
             "server CPU ms/request",
+            "load avg (1 min)",
         ],
         rows,
     )
     body = f"""
 Open-loop load from a second process on loopback, {args.seconds:g} s per step, rates rising until p99 > {KNEE_P99_MS:.0f} ms
 or an error. Server as `triage serve` runs it: JSON access log on (to a file), rate limiter on (limit far above the
-offered rate), SQLite case store, model trained on the bundled sample. The load generator shares the machine's 2 cores
+offered rate), SQLite case store, department and request-type models trained on the bundled sample (as
+`triage bootstrap` leaves them; before 2026-11-22 08:45 only the department model ran here). The load generator shares the machine's 2 cores
 with the server, and other work on the machine adds noise: read the knees as lower bounds. The server's own CPU time
 per request (from /proc, for the master and its workers) does not depend on that noise: 1000 / it is what one idle
-core would serve.
+core would serve. The load average (1 min, 2 cores) after each step says how busy the machine was.
 
 {knees}
 

@@ -153,6 +153,11 @@ def _cut(text: str) -> tuple[str, ...]:
 
 def tokenize(text: str, *, drop_stopwords: bool = True) -> list[str]:
     """jieba words of already-normalised text, without punctuation and (by default) stop words."""
-    words = _cut(text)
+    return list(_words(text, drop_stopwords))
+
+
+@lru_cache(maxsize=512)
+def _words(text: str, drop_stopwords: bool) -> tuple[str, ...]:
+    """`tokenize`'s filtered words, remembered like `_cut`: each model of a request asks again."""
     stop = stopwords() if drop_stopwords else frozenset()
-    return [w for w in words if w.strip() and not _PUNCT_OR_SPACE.match(w) and w not in stop]
+    return tuple(w for w in _cut(text) if w.strip() and not _PUNCT_OR_SPACE.match(w) and w not in stop)

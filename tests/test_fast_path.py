@@ -1,0 +1,158 @@
+"""The fast prediction path (triage/fastpath.py) against the sklearn pipeline it replaces.
+
+Every petition's feature row must be bit-for-bit the pipeline's row, and probabilities, labels,
+abstain decisions and reasons the same, on the bundled sample and (when present) on the public
+test split's raw petitions.
+"""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from tests.conftest import requires_shared
+from triage.classifier import FAST_PATH_MAX_DOCS, PetitionClassifier, word_analyzer
+
+KEYWORDS = {
+    "劳动": ["拖欠工资", "劳动合同", "社保缴纳"],
+    "环境": ["油烟扰民", "噪音污染", "污水排放"],
+    "交通": ["公交线路", "违章停车"],
+}
+
+
+def sklearn_rows(model: PetitionClassifier, texts: list[str]):
+    """The pipeline's feature matrix, each row's columns sorted (scipy may leave them unsorted)."""
+    features = model._features(model._prepare(texts))
+    features.sort_indices()
+    return features
+
+
+def assert_rows_identical(model: PetitionClassifier, texts: list[str]) -> None:
+    fast = model._fast_path()
+    assert fast is not None
+    expected = sklearn_rows(model, texts)
+    for i, (chars, words) in enumerate(model._prepare(texts)):
+        row = fast.row(chars, words)
+        np.testing.assert_array_equal(row.indices, expected[i].indices)
+        assert row.data.dtype == expected.dtype
+        np.testing.assert_array_equal(row.data, expected[i].data)  # bitwise, not approximately
+
+
+def pipeline_proba(model: PetitionClassifier, texts: list[str]) -> np.ndarray:
+    return model._proba_from_features(model._features(model._prepare(texts)))
+
+
+def assert_same_predictions(model: PetitionClassifier, texts: list[str], **kwargs) -> None:
+    """Probabilities equal to 1e-9 and the same answers, one petition per call as /classify asks."""
+    fast = np.vstack([model.predict_proba([t]) for t in texts])
+    np.testing.assert_allclose(fast, pipeline_proba(model, texts), rtol=0, atol=1e-9)
+    slow = pickle.loads(pickle.dumps(model))
+    slow._fast = False  # the pipeline only
+    for text in texts:
+        [a] = model.predict_top_k([text], **kwargs)
+        [b] = slow.predict_top_k([text], **kwargs)
+        assert (a.label, a.abstain, [e["label"] for e in a.top_k]) == (
+            b.label,
+            b.abstain,
+            [e["label"] for e in b.top_k],
+        )
+        assert np.allclose(
+            [e["probability"] for e in a.top_k], [e["probability"] for e in b.top_k], atol=1e-9
+        )
+        assert [r.term for r in a.reasons] == [r.term for r in b.reasons]
+        assert np.allclose([r.weight for r in a.reasons], [r.weight for r in b.reasons], atol=1e-4)
+
+
+def test_rows_and_predictions_match_the_pipeline_on_the_sample(live_model, sample):
+    texts = sample.texts
+    assert_rows_identical(live_model, texts)
+    assert_same_predictions(live_model, texts[:120])
+
+
+def test_request_type_model_matches_the_pipeline(sample):
+    from training.request_type import sample_request_types
+
+    data = sample_request_types()
+    model = PetitionClassifier().fit(data.texts, data.labels)
+    assert len(model.classes_) > 2  # multinomial calibrator: softmax branch
+    assert_rows_identical(model, sample.texts)
+    assert_same_predictions(model, sample.texts[:80], k=1, n_reasons=0)
+
+
+def test_binary_model_matches_the_pipeline(sample):
+    """Two labels: LinearSVC gives one score column and the calibrator the logistic branch."""
+    two = sorted(set(sample.labels))[:2]
+    rows = [(t, y) for t, y in zip(sample.texts, sample.labels, strict=True) if y in two]
+    model = PetitionClassifier(cv=2).fit([t for t, _ in rows], [y for _, y in rows])
+    assert model.svc_.coef_.shape[0] == 1
+    assert_rows_identical(model, sample.texts[:150])
+    assert_same_predictions(model, sample.texts[:60])
+
+
+def test_every_lever_matches_the_pipeline(sample):
+    """Function words dropped, keyword blocks, temperature calibration, word weight."""
+    model = PetitionClassifier(
+        drop_function_words=True, keywords=KEYWORDS, calibration="temperature", word_weight=0.7, cv=2
+    ).fit(sample.texts, sample.labels)
+    texts = [*sample.texts, "公司拖欠工资，也没签劳动合同", "楼下油烟扰民，噪音污染严重", "今天天气很好"]
+    assert_rows_identical(model, texts)
+    assert_same_predictions(model, texts[-40:])
+
+
+def test_a_bundle_that_tokenises_its_own_words_matches_the_pipeline(live_model, sample):
+    """Bundles saved before words were prepared read the character view with word_analyzer."""
+    old = pickle.loads(pickle.dumps(live_model))
+    old.vectorizers_[1].analyzer = word_analyzer
+    assert_rows_identical(old, sample.texts[:100])
+    assert_same_predictions(old, sample.texts[:30])
+
+
+def test_the_fast_path_is_never_saved_and_is_rebuilt_after_loading(live_model, sample, tmp_path):
+    live_model.predict_top_k(sample.texts[:1])
+    assert "_fast" in live_model.__dict__
+    path = tmp_path / "m.joblib"
+    live_model.save(path)
+    loaded = PetitionClassifier.load(path)
+    assert "_fast" not in loaded.__dict__
+    np.testing.assert_allclose(
+        loaded.predict_proba(sample.texts[:5]), live_model.predict_proba(sample.texts[:5]), atol=1e-12
+    )
+    assert loaded._fast_path() is not None
+
+
+def test_refitting_rebuilds_the_fast_path(sample):
+    model = PetitionClassifier(cv=2).fit(sample.texts[:200], sample.labels[:200])
+    model.predict_proba(sample.texts[:2])
+    first = model._fast_path()
+    model.fit(sample.texts, sample.labels)
+    assert model._fast_path() is not first
+    assert_rows_identical(model, sample.texts[:50])
+
+
+def test_large_batches_go_through_the_pipeline_with_the_same_answers(live_model, sample):
+    texts = sample.texts[: FAST_PATH_MAX_DOCS + 10]
+    batch = live_model.predict_top_k(texts)
+    singles = [live_model.predict_top_k([t])[0] for t in texts]
+    assert [p.label for p in batch] == [p.label for p in singles]
+    np.testing.assert_allclose(
+        [p.confidence for p in batch], [p.confidence for p in singles], rtol=0, atol=1e-9
+    )
+
+
+@pytest.mark.shared_data
+@requires_shared
+def test_public_raw_petitions_match_the_pipeline(live_model):
+    """Long raw petitions (about 400 characters) of the public test split."""
+    from datasets import load_category_test
+    from triage.text import petition_text
+
+    texts = [petition_text(r["title"], r["body"]) for r in load_category_test()[:400]]
+    assert_rows_identical(live_model, texts)
+    np.testing.assert_allclose(
+        np.vstack([live_model.predict_proba([t]) for t in texts]),
+        pipeline_proba(live_model, texts),
+        rtol=0,
+        atol=1e-9,
+    )

@@ -1,0 +1,166 @@
+"""Prediction without scikit-learn's per-call overhead, with the same numbers.
+
+For one petition, `TfidfVectorizer.transform` + `LinearSVC.decision_function` +
+`LogisticRegression.predict_proba` spend most of their time checking their inputs (array
+validation, dataframe detection, parameter checks): measured in process on the sample-trained
+department model, 4.8 ms per petition through sklearn against 0.75 ms here (a busy 2-core
+machine; /classify runs two such models). Here the same arithmetic runs on one document at a
+time with plain dictionaries and small numpy arrays:
+
+- n-grams come from the vectorizer's own analyzer and map to its vocabulary ids;
+- the tf-idf steps repeat sklearn's in the same dtypes and the same order (log, +1, × idf, then
+  the row's L2 norm summed in double precision in column order, as sklearn's Cython loop does),
+  so each document's feature values are bit-for-bit those of sklearn's matrix;
+- the linear scores multiply those values by the coefficient columns the document touches.
+
+Only the summation order of the final dot products differs from scipy's, which moves scores by
+about 1e-16. scikit-learn still fits every model; nothing here is saved in a bundle: it is
+derived from a fitted model when it is first used, so every bundle ever saved can use it.
+tests/test_fast_path.py holds it to the sklearn pipeline on real petitions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+import numpy as np
+from scipy.special import expit
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+_EMPTY_INDICES = np.zeros(0, dtype=np.int32)
+_WHITE_SPACES = re.compile(r"\s\s+")  # sklearn's _VectorizerMixin._white_spaces
+
+
+@lru_cache(maxsize=32)
+def char_ngrams(text: str, min_n: int, max_n: int) -> tuple[str, ...]:
+    """sklearn's `_char_ngrams` (the same n-grams in the same order), built with slices in
+    comprehensions instead of one append per n-gram.
+
+    Remembered for a few texts: the category and request-type models read the same character
+    view of a petition, and the second then also finds the n-grams' hashes computed.
+    """
+    text = _WHITE_SPACES.sub(" ", text)
+    length = len(text)
+    grams = list(text) if min_n == 1 else []
+    for n in range(max(min_n, 2), min(max_n + 1, length + 1)):
+        grams += [text[i : i + n] for i in range(length - n + 1)]
+    return tuple(grams)
+
+
+class SparseRow(NamedTuple):
+    """One document's features: sorted column ids and their values (as in a CSR row)."""
+
+    indices: np.ndarray
+    data: np.ndarray
+
+
+def empty_row(dtype: Any = np.float32) -> SparseRow:
+    return SparseRow(_EMPTY_INDICES, np.zeros(0, dtype=dtype))
+
+
+def concat(parts: list[SparseRow], offsets: list[int], dtype: Any = np.float32) -> SparseRow:
+    """Blocks side by side (as `sparse.hstack`), each block's ids shifted by its offset."""
+    indices = np.concatenate([p.indices.astype(np.int64) + o for p, o in zip(parts, offsets, strict=True)])
+    data = np.concatenate([p.data for p in parts]).astype(dtype, copy=False)
+    return SparseRow(indices, data)
+
+
+def l2_normalise_like_sklearn(data: np.ndarray) -> np.ndarray:
+    """sklearn's `inplace_csr_row_normalize_l2` for one row.
+
+    Its Cython loop multiplies in the data's dtype, sums in double in column order, and divides
+    each value by the double-precision norm before rounding back: cumsum is that sequential sum.
+    """
+    if len(data) == 0:
+        return data
+    total = float(np.cumsum(data * data, dtype=np.float64)[-1])
+    if total == 0.0:
+        return data
+    return (data.astype(np.float64) / np.sqrt(total)).astype(data.dtype)
+
+
+class TfidfRows:
+    """A fitted `TfidfVectorizer`'s transform, one document at a time."""
+
+    def __init__(self, vec: TfidfVectorizer) -> None:
+        tfidf = vec._tfidf
+        self.analyze = vec.build_analyzer()
+        if vec.analyzer == "char":  # str documents: sklearn's decode step returns them as they are
+            preprocess, (lo, hi) = vec.build_preprocessor(), vec.ngram_range
+            self.analyze = lambda doc: char_ngrams(preprocess(doc), lo, hi)
+        self.vocabulary: dict[str, int] = vec.vocabulary_
+        self.width = len(vec.vocabulary_)
+        self.dtype = np.dtype(vec.dtype)
+        self.binary = bool(vec.binary)
+        self.sublinear = bool(tfidf.sublinear_tf)
+        self.idf = getattr(tfidf, "idf_", None)
+        self.l2 = tfidf.norm == "l2"
+
+    @staticmethod
+    def supports(vec: Any) -> bool:
+        """Only the configurations whose arithmetic this class repeats exactly."""
+        tfidf = getattr(vec, "_tfidf", None)
+        return (
+            isinstance(vec, TfidfVectorizer)
+            and tfidf is not None
+            and hasattr(vec, "vocabulary_")
+            and vec.input == "content"
+            and tfidf.norm in ("l2", None)
+            and np.dtype(vec.dtype) in (np.dtype(np.float32), np.dtype(np.float64))
+        )
+
+    def row(self, doc: str) -> SparseRow:
+        counts = Counter(map(self.vocabulary.get, self.analyze(doc)))
+        counts.pop(None, None)  # out-of-vocabulary n-grams, ignored as sklearn does
+        if not counts:
+            return empty_row(self.dtype)
+        indices = np.fromiter(counts.keys(), dtype=np.int32, count=len(counts))
+        data = np.fromiter(counts.values(), dtype=self.dtype, count=len(counts))
+        order = np.argsort(indices)
+        indices, data = indices[order], data[order]
+        if self.binary:
+            data.fill(1)
+        if self.sublinear:
+            np.log(data, data)
+            data += 1.0
+        if self.idf is not None:
+            data *= self.idf[indices]
+        if self.l2:
+            data = l2_normalise_like_sklearn(data)
+        return SparseRow(indices, data)
+
+
+def linear_scores(rows: list[SparseRow], coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+    """`rows @ coef.T + intercept` in float64, as `decision_function` of a linear model on sparse
+    float32 input computes it (scipy upcasts the values to the coefficients' dtype)."""
+    coef = np.asarray(coef)
+    out = np.empty((len(rows), coef.shape[0]), dtype=np.float64)
+    for r, row in enumerate(rows):
+        out[r] = coef[:, row.indices] @ row.data.astype(np.float64)
+    out += intercept
+    return out
+
+
+def calibrate(calibrator: Any, scores: np.ndarray) -> np.ndarray | None:
+    """A fitted calibrator's `predict_proba` on dense scores, or None when not repeated here.
+
+    LogisticRegression: softmax of the linear scores for three or more classes, the logistic
+    function (as [1 - p, p]) for two, as sklearn computes them. Others (our own
+    TemperatureCalibrator is plain numpy already) answer themselves.
+    """
+    if isinstance(calibrator, LogisticRegression):
+        decision = scores @ calibrator.coef_.T + calibrator.intercept_
+        if len(calibrator.classes_) <= 2:
+            p = expit(decision.ravel())
+            return np.stack([1 - p, p], axis=1)
+        decision -= decision.max(axis=1, keepdims=True)
+        np.exp(decision, out=decision)
+        decision /= decision.sum(axis=1, keepdims=True)
+        return decision
+    if type(calibrator).__module__.startswith("sklearn"):
+        return None
+    return calibrator.predict_proba(scores)
