@@ -355,3 +355,19 @@ def test_calendar_argument_replaces_the_default_calendar():
     eng = RoutingEngine.from_file(TABLE, closed, clock=lambda: NOW)
     r = eng.route("t", "路灯坏了", pred("城管局"), received_at="2025-09-26 10:00", request_type="咨询")
     assert r.due_at.date() == date(2025, 10, 9)  # 28 Sep, 30 Sep, then 9 Oct
+
+
+def test_anchored_patterns_are_still_tried_clause_by_clause():
+    """The whole-text pre-check skips patterns that find nothing in the whole text; an anchored
+    pattern can match a clause where it fails on the whole text, so it must not be skipped."""
+    detector = OutOfScopeDetector(
+        [
+            {"reason": "诉讼", "patterns": ["^已起诉"], "template": "请咨询法院。"},
+            {"reason": "信访", "patterns": ["(?<!不)信访", "上访"], "template": "请走信访渠道。"},
+        ]
+    )
+    found = detector.detect("小区停车难，已起诉物业")
+    assert found is not None and found.reason == "诉讼" and found.evidence == "已起诉物业"
+    assert detector.detect("物业已起诉我") is None  # not at the start of its clause
+    assert detector.detect("我去信访了").reason == "信访"
+    assert detector.detect("不信访，只想问停车") is None
