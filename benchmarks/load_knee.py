@@ -9,6 +9,10 @@ open-loop rate: requests leave on schedule whether or not earlier ones have answ
 overloaded server shows up as latency and errors, not as a quietly lower rate. Each step is
 bounded in seconds and requests; the ladder stops at the first step past the knee.
 
+Every request carries a petition the server has not seen in that run (see `PetitionPool`): the
+per-text caches of triage/text.py (normalisation, segmentation) would otherwise hit and hide the
+segmenter's cost, which real traffic (all new petitions) pays on every request.
+
 The knee is the highest offered rate with p99 ≤ 100 ms and no errors. For /classify the
 table also marks the highest rate with p99 ≤ 25 ms (the per-worker target is ≥ 300 req/s there).
 Memory is the resident set of the server's processes (master and workers) after each endpoint.
@@ -26,7 +30,7 @@ from pathlib import Path
 
 from benchmarks.server import running_server
 from cli.bootstrap import sample_data
-from datasets import load_sample
+from datasets import load_msgabench_messages, load_sample, load_taidi_raw, shared_datasets_dir
 from training.bench import table, write_section
 from training.bundles import ModelRegistry
 from training.request_type import ensure_request_type_model
@@ -45,13 +49,79 @@ LADDERS = {
 PATHS = {"classify": "/classify", "batch": "/classify/batch", "cases": "/cases"}
 
 
+# raw taidi2020c messages (title + body) read as new petitions; msgabench messages are body only
+TAIDI_RAW_FILES = (
+    "messages_gold_raw_1378.csv",
+    "messages_unlabelled_2801.csv",
+    "hot_messages_4326.csv",
+    "replies_2816.csv",
+)
+
+
+class PetitionPool:
+    """Hands out petitions in order, never the same text twice within a wide window.
+
+    With ../shared/datasets: the distinct raw messages of taidi2020c and msgabench (about 20,000),
+    in a cycle far longer than any cache of 512 texts. Without: the bundled sample petitions,
+    each made new by a running number appended to its body, so no text ever repeats.
+    """
+
+    def __init__(self) -> None:
+        self.cursor = 0
+        self.petitions = shared_petitions()
+        self.numbered = not self.petitions
+        if self.numbered:
+            self.petitions = [{"title": r["title"], "body": r["body"]} for r in load_sample()]
+
+    def describe(self) -> str:
+        if self.numbered:
+            return (
+                f"the {len(self.petitions)} bundled sample petitions, each sent with a running number "
+                "appended to its body (../shared/datasets absent), so every request's text is new"
+            )
+        return (
+            f"{len(self.petitions):,} distinct raw petitions of ../shared/datasets (taidi2020c messages "
+            "and msgabench messages), taken in turn: a text recurs only after all the others"
+        )
+
+    def take(self, n: int) -> list[dict]:
+        out = []
+        for _ in range(n):
+            p = self.petitions[self.cursor % len(self.petitions)]
+            if self.numbered:
+                p = {**p, "body": f"{p['body']}（第{self.cursor + 1}件）"}
+            out.append(p)
+            self.cursor += 1
+        return out
+
+
+def shared_petitions() -> list[dict]:
+    """Distinct raw petitions of ../shared/datasets; empty when the folder is absent."""
+    if shared_datasets_dir() is None:
+        return []
+    seen: set[str] = set()
+    out: list[dict] = []
+    rows = [r for name in TAIDI_RAW_FILES for r in load_taidi_raw(name)]
+    rows += [{"title": "", "body": r["body"]} for r in load_msgabench_messages()]
+    for r in rows:
+        key = r["title"] + "\n" + r["body"]
+        if r["body"] and key not in seen:
+            seen.add(key)
+            out.append({"title": r["title"], "body": r["body"]})
+    return out
+
+
+def requests_in(rate: float, seconds: float) -> int:
+    return int(rate * seconds)  # as benchmarks/load.py counts them
+
+
 def payloads(kind: str, petitions: list[dict]) -> list[dict]:
     if kind == "classify":
         return petitions
     if kind == "batch":
         return [
             {"items": petitions[i : i + BATCH_SIZE]}
-            for i in range(0, len(petitions) - BATCH_SIZE, BATCH_SIZE)
+            for i in range(0, len(petitions) - BATCH_SIZE + 1, BATCH_SIZE)
         ]
     return [{"external_id": f"load-{i}", **p} for i, p in enumerate(petitions)]
 
@@ -105,10 +175,24 @@ def step(url: str, path: str, body_file: Path, key: str, rate: float, seconds: f
     return json.loads(out.stdout)
 
 
-def ladder(url: str, pid: int, kind: str, body_file: Path, key: str, seconds: float) -> list[dict]:
-    step(url, PATHS[kind], body_file, key, 20, 1.0, kind == "cases")  # warm-up: models, caches, pools
+def step_payloads(kind: str, pool: PetitionPool, requests: int, body_file: Path) -> Path:
+    """A payload file with fresh petitions for every request of one step."""
+    per_request = BATCH_SIZE if kind == "batch" else 1
+    body_file.write_text(
+        json.dumps(payloads(kind, pool.take(max(requests, 1) * per_request)), ensure_ascii=False),
+        encoding="utf-8",
+    )
+    return body_file
+
+
+def ladder(
+    url: str, pid: int, kind: str, pool: PetitionPool, root: Path, key: str, seconds: float
+) -> list[dict]:
+    warm = step_payloads(kind, pool, requests_in(20, 1.0), root / f"{kind}-warm.json")
+    step(url, PATHS[kind], warm, key, 20, 1.0, kind == "cases")  # warm-up: models, pools
     results = []
     for rate in LADDERS[kind]:
+        body_file = step_payloads(kind, pool, requests_in(rate, seconds), root / f"{kind}-{rate}.json")
         cpu_before = cpu_seconds(pid)
         r = step(url, PATHS[kind], body_file, key, rate, seconds, kind == "cases")
         r["server_cpu_ms_per_request"] = round(
@@ -159,7 +243,7 @@ def main() -> None:
     worker_counts = [int(w) for w in args.workers.split(",")]
 
     sample = sample_data()
-    petitions = [{"title": r["title"], "body": r["body"]} for r in load_sample()]
+    pool = PetitionPool()
     rows, knee_rows, raw = [], [], {}
     with tempfile.TemporaryDirectory(prefix="load-knee-") as tmp:
         root = Path(tmp)
@@ -168,10 +252,6 @@ def main() -> None:
             sample, ModelRegistry(models), label_col="department", text_cols=["title", "body"], promote=True
         )
         ensure_request_type_model(models)  # as `triage bootstrap` does: /classify runs both models
-        for kind in kinds:
-            (root / f"{kind}.json").write_text(
-                json.dumps(payloads(kind, petitions), ensure_ascii=False), encoding="utf-8"
-            )
         for workers in worker_counts:
             db = f"sqlite:///{root / f'cases-{workers}.db'}"
             key = make_key(db)
@@ -186,7 +266,7 @@ def main() -> None:
                 ),
             ):
                 for kind in kinds:
-                    results = ladder(url, proc.pid, kind, root / f"{kind}.json", key, args.seconds)
+                    results = ladder(url, proc.pid, kind, pool, root, key, args.seconds)
                     memory = rss_mb(proc.pid)
                     raw[f"{kind}-{workers}"] = results
                     for r in results:
@@ -262,6 +342,10 @@ offered rate), SQLite case store, department and request-type models trained on 
 with the server, and other work on the machine adds noise: read the knees as lower bounds. The server's own CPU time
 per request (from /proc, for the master and its workers) does not depend on that noise: 1000 / it is what one idle
 core would serve. The load average (1 min, 2 cores) after each step says how busy the machine was.
+
+Petitions sent: {pool.describe()}. No request repeats a text the server has just seen, so the per-text caches
+(normalisation, segmentation) miss, as they do for real traffic; before 2026-11-22 09:30 the 373 sample petitions
+were sent over and over and those caches hid most of the segmenter's cost.
 
 {knees}
 

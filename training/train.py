@@ -19,7 +19,7 @@ from training.data import LabelledData
 from training.evaluate import evaluate
 from triage.classifier import PetitionClassifier
 
-LIBRARIES = ("scikit-learn", "numpy", "scipy", "jieba", "opencc", "joblib")
+LIBRARIES = ("scikit-learn", "numpy", "scipy", "jieba", "rjieba", "opencc", "joblib")
 
 
 def library_versions() -> dict[str, str]:

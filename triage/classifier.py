@@ -17,6 +17,10 @@ before (each was measured on the public split, see docs/benchmarks.md "classify-
   plus one binary feature per term: a prior that does not depend on the training text's style.
 - `fit(..., unlabelled=...)`: self-training; the most confident pseudo-labelled raw texts join
   the training set at a lower weight.
+
+The word segmenter (`segmenter`, see triage.text.SEGMENTERS) is part of the model: its words,
+vocabulary and keyword words come from the segmenter it was trained with, and a saved bundle
+keeps using that one. Bundles saved before the parameter existed load as "jieba".
 """
 
 from __future__ import annotations
@@ -36,9 +40,14 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
 from triage.fastpath import SparseRow, TfidfRows, calibrate, concat, linear_scores
-from triage.text import _resource_lines, normalize, stopwords, tokenize
+from triage.text import SEGMENTERS, _resource_lines, normalize, stopwords, tokenize
 
 _NOT_A_TERM = re.compile(r"[\W_]")
+# The word segmenter of newly trained models (see triage.text.SEGMENTERS); a bundle keeps the one
+# it was trained with, and bundles saved before the choice existed load as "jieba". jieba-rs:
+# the same macro-F1 on the public split (0.9178 both; request types on msgabench 0.8126 against
+# 0.8130) at less than half the CPU per new petition (docs/benchmarks.md "classify").
+DEFAULT_SEGMENTER = "rjieba"
 # Up to this many petitions per call the fast path is quicker (measured: 2x for 1-16 petitions,
 # even at 64-128 with reasons); beyond, sklearn's vectorised transform wins (25 % at 256 without).
 FAST_PATH_MAX_DOCS = 64
@@ -69,19 +78,22 @@ def function_words() -> frozenset[str]:
     return _function_words
 
 
-def prepare(text: str, drop_function_words: bool = False, words: bool = True) -> tuple[str, str]:
-    """(character view, space-joined words) of normalised text, with jieba run only once.
+def prepare(
+    text: str, drop_function_words: bool = False, words: bool = True, segmenter: str = "jieba"
+) -> tuple[str, str]:
+    """(character view, space-joined words) of normalised text, segmented only once.
 
     Without `drop_function_words` the character view is the whole text (punctuation and all), as
     the model always saw it. With it, the character view is the concatenation of the remaining
     words, which is exactly what a segmented, stop-word-free training row turns into; the short
     stopwords.txt list is left in it because the training split keeps some of its words (请, 已经).
+    `segmenter` names the word segmenter (triage.text.SEGMENTERS) the model was trained with.
     """
     if not drop_function_words:
         chars = _char_view(text)
-        return chars, " ".join(tokenize(chars)) if words else ""
+        return chars, " ".join(tokenize(chars, segmenter=segmenter)) if words else ""
     fw = function_words()
-    kept = [w for w in tokenize(_char_view(text), drop_stopwords=False) if w not in fw]
+    kept = [w for w in tokenize(_char_view(text), drop_stopwords=False, segmenter=segmenter) if w not in fw]
     stop = stopwords()
     return "".join(kept), " ".join(w for w in kept if w not in stop)
 
@@ -117,7 +129,7 @@ class KeywordFeatures:
     log-scaled and L2-normalised so a long petition does not outweigh a short one.
     """
 
-    def __init__(self, groups: Mapping[str, Sequence[str]]) -> None:
+    def __init__(self, groups: Mapping[str, Sequence[str]], segmenter: str = "jieba") -> None:
         self.groups_ = sorted(groups)
         self.term_groups_: dict[str, set[int]] = {}
         self.word_groups_: dict[str, set[int]] = {}
@@ -127,7 +139,7 @@ class KeywordFeatures:
                 if len(term) < 2:
                     continue
                 self.term_groups_.setdefault(term, set()).add(g)
-                for word in tokenize(term):
+                for word in tokenize(term, segmenter=segmenter):
                     if len(word) >= 2:
                         self.word_groups_.setdefault(word, set()).add(g)
         self.vocabulary_ = {
@@ -351,6 +363,7 @@ class PetitionClassifier:
         pseudo_label_share: float = 0.4,
         pseudo_label_weight: float = 0.5,
         calibration: str = "multinomial",
+        segmenter: str = DEFAULT_SEGMENTER,
     ) -> None:
         self.char_ngram_range = char_ngram_range
         self.word_features = word_features
@@ -369,6 +382,7 @@ class PetitionClassifier:
         self.pseudo_label_share = pseudo_label_share
         self.pseudo_label_weight = pseudo_label_weight
         self.calibration = calibration
+        self.segmenter = segmenter
 
     # -- scikit-learn protocol ----------------------------------------------------------------
 
@@ -390,6 +404,7 @@ class PetitionClassifier:
         "pseudo_label_share",
         "pseudo_label_weight",
         "calibration",
+        "segmenter",
     )
 
     # defaults for bundles pickled before a parameter existed: they keep their old behaviour
@@ -402,6 +417,7 @@ class PetitionClassifier:
         "pseudo_label_share": 0.4,
         "pseudo_label_weight": 0.5,
         "calibration": "multinomial",
+        "segmenter": "jieba",
         "keyword_features_": None,
         "pseudo_labelled_": 0,
     }
@@ -451,8 +467,8 @@ class PetitionClassifier:
         return vectorizers
 
     def _prepare(self, texts: Sequence[str]) -> list[tuple[str, str]]:
-        words = self.word_features or bool(self.keywords)  # jieba only when needed
-        return [prepare(normalize(t), self.drop_function_words, words) for t in texts]
+        words = self.word_features or bool(self.keywords)  # segment only when needed
+        return [prepare(normalize(t), self.drop_function_words, words, self.segmenter) for t in texts]
 
     def _features(self, prepared: Sequence[tuple[str, str]], fit: bool = False) -> sparse.csr_matrix:
         """char n-grams | words (× word_weight) | keyword groups | keyword terms."""
@@ -499,13 +515,15 @@ class PetitionClassifier:
             rare = ", ".join(str(lab) for lab, n in zip(labels, counts, strict=True) if n < 2)
             raise ValueError(f"each label needs at least 2 training examples; too few for: {rare}")
 
+        if self.segmenter not in SEGMENTERS:
+            raise ValueError(f"segmenter must be one of {SEGMENTERS}, not {self.segmenter!r}")
         y_arr = np.asarray(y, dtype=object)
         self.__dict__.pop("_fast", None)  # derived from the previous fit
         self.__dict__.pop("_feature_names", None)
         extra = [t for t in (unlabelled or []) if t and t.strip()]
         prepared = self._prepare(list(X) + extra)
         self.vectorizers_ = self._new_vectorizers()
-        self.keyword_features_ = KeywordFeatures(self.keywords) if self.keywords else None
+        self.keyword_features_ = KeywordFeatures(self.keywords, self.segmenter) if self.keywords else None
         all_features = self._features(prepared, fit=True)
         features, pool = all_features[: len(X)], all_features[len(X) :]
         pseudo_x, pseudo_y = self._pseudo_labels(features, y_arr, pool)
