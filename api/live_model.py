@@ -2,8 +2,9 @@
 
 Every worker process polls the pointer's inode/mtime at most once per `check_seconds`; a
 promotion made anywhere (CLI, another worker) is therefore served everywhere within that bound.
-The new model is loaded before the reference is swapped, so requests in flight keep the old one
-and a bundle that fails to load never replaces a working model.
+The new model is loaded and warmed (one prediction) before the reference is swapped, so requests
+in flight keep the old one, the first requests on the new one do not wait for its first-use work,
+and a bundle that fails to load or predict never replaces a working model.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class LiveModel:
                 self._stamp = stamp
                 return
             try:
-                model = PetitionClassifier.load(self.registry.model_path(version))
+                model = PetitionClassifier.load(self.registry.model_path(version)).warm()
             except Exception as exc:  # noqa: BLE001 - any load failure keeps the previous model
                 self.last_error = f"cannot load model {version}: {exc}"
                 log.error(self.last_error)

@@ -83,6 +83,9 @@ def test_empty_batch_is_422(client):
 def test_health_and_models(client, registry):
     health = client.get("/health").json()
     assert health["model"] == {"status": "ok", "version": registry.live_version()}
+    assert health["request_type_model"]["status"] in ("ok", "missing")  # optional: never a 503
+    # the served model was warmed before it was swapped in: its fast path is already built
+    assert client.app.state.live_model.peek().model.__dict__.get("_fast") is not None
     models = client.get("/models").json()
     assert models["live"] == registry.live_version()
     assert [m["version"] for m in models["models"] if m["live"]] == [registry.live_version()]

@@ -632,6 +632,18 @@ class PetitionClassifier:
         self._check_fitted()
         return self._rows_and_proba(self._prepare(X))[1]
 
+    def warm(self) -> PetitionClassifier:
+        """Do once now what the first prediction would otherwise do while a caller waits:
+        build the fast path, load the segmenter's dictionary, touch every weight page.
+
+        A server calls this before it swaps a freshly loaded model in, so the first requests
+        after a start or a promotion are as fast as the rest (without it they stalled for
+        seconds and a queue built up behind them).
+        """
+        self._check_fitted()
+        self.predict_top_k(["市民来电反映小区路灯不亮，请尽快维修。"], k=1)
+        return self
+
     def _fast_path(self) -> _FastPath | None:
         fast = self.__dict__.get("_fast")
         if fast is None:

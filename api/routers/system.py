@@ -29,6 +29,18 @@ def _database(request: Request) -> dict[str, Any]:
     return {"status": "ok", "backend": store.engine.url.get_backend_name()}
 
 
+def _request_type_model(request: Request) -> dict[str, Any]:
+    """The optional request-type model: reported (and loaded, so that the first /classify does not
+    wait for it) but never a reason for 503, since routing works without it."""
+    holder: LiveModel | None = getattr(request.app.state, "request_type_model", None)
+    if holder is None:
+        return {"status": "not configured"}
+    try:
+        return {"status": "ok", "version": holder.get().version}
+    except NoLiveModel as exc:
+        return {"status": "missing", "error": str(exc)}
+
+
 @router.get("/health", summary="Service, model and database state")
 def health(
     request: Request, response: Response, live: Annotated[LiveModel, Depends(get_live)]
@@ -43,7 +55,12 @@ def health(
     healthy = model["status"] == "ok" and database["status"] in ("ok", "not configured")
     if not healthy:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    return {"status": "ok" if healthy else "degraded", "model": model, "database": database}
+    return {
+        "status": "ok" if healthy else "degraded",
+        "model": model,
+        "database": database,
+        "request_type_model": _request_type_model(request),
+    }
 
 
 @router.get("/models", summary="Model bundles on disk and which one is live")
