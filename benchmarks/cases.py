@@ -197,7 +197,13 @@ def render(figures: dict, args: argparse.Namespace) -> None:
         if rt
         else "Not measured in this run."
     )
-    loads = ", ".join(f"{k.split('_', 1)[1]} {v:.1f}" for k, v in figures.get("load", {}).items())
+    loads = ", ".join(f"{k.replace('_', ' ')} {v:.1f}" for k, v in figures.get("load", {}).items())
+    carried = (
+        f" Phases not in `--phases {args.phases}` (backends `{args.backends}`) carry the figures of an"
+        " earlier run of this command, given with `--previous`."
+        if args.previous
+        else ""
+    )
     source = (
         "the real petitions of ../shared/datasets" if len(source_petitions()) > 1000 else "the bundled sample"
     )
@@ -206,7 +212,7 @@ def render(figures: dict, args: argparse.Namespace) -> None:
 real uvicorn server ({figures.get("workers", WORKERS)} workers) in a child process, loaded open-loop at
 {args.rate:g} requests/s for {args.seconds:g} s by this process; petitions are {source}. Latency in ms.
 The machine is shared with other jobs (2 cores; 1-minute load average at the start of each phase:
-{loads}), so the figures include waiting for the CPU.
+{loads}), so the figures include waiting for the CPU.{carried}
 
 {table(["database", "requests", "achieved req/s", "p50", "p95", "p99", "max", "errors"], post_rows)}
 
