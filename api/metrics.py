@@ -15,7 +15,10 @@ has to remember to report them and the count is exactly what clients were told.
 
 from __future__ import annotations
 
+import glob
 import os
+import struct
+import time
 from collections.abc import Iterable, Iterator
 
 from fastapi import APIRouter, FastAPI, Request
@@ -70,7 +73,7 @@ class Metrics:
         # In multiprocess mode the metrics write to the shared files and are read back, summed over
         # workers, by the collector; registering them as well would export this worker's twice.
         own = None if shared else self.registry
-        self.aggregate = MultiProcessCollector(None, path=shared) if shared else None
+        self.aggregate = _WorkerFiles(shared) if shared else None
         self.requests = Counter(
             "triage_http_requests",
             "HTTP requests by method, route template and status",
@@ -158,6 +161,42 @@ def _ratio(num: Iterable[Metric], den: Iterable[Metric]) -> dict[str, float]:
     return {route: numerators.get(route, 0.0) / total for route, total in denominators.items() if total}
 
 
+class _WorkerFiles:
+    """Every worker's metric files in the shared folder, summed.
+
+    prometheus_client's own MultiProcessCollector reads every file it finds, and a worker that
+    is just creating its file leaves it empty for a moment: reading that raised `struct.error`
+    and /metrics answered 500 (seen with two workers under load). A file too short to hold its
+    header has no values yet, so it is skipped; one that changes size while being read is read
+    again.
+    """
+
+    HEADER = 8  # the used-bytes integer and padding that start every mmap'ed file
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def _ready(self) -> list[str]:
+        ready = []
+        for name in glob.glob(os.path.join(self.path, "*.db")):
+            try:
+                if os.path.getsize(name) >= self.HEADER:
+                    ready.append(name)
+            except FileNotFoundError:  # a dead worker's file removed meanwhile
+                continue
+        return ready
+
+    def collect(self) -> Iterable[Metric]:
+        for attempt in range(3):
+            try:
+                return MultiProcessCollector.merge(self._ready(), accumulate=True)
+            except (struct.error, ValueError, FileNotFoundError):
+                if attempt == 2:
+                    raise
+                time.sleep(0.005)
+        return []
+
+
 class _StateCollector(Collector):
     """Figures read at scrape time: the live model, the worker, and the derived rates."""
 
@@ -179,22 +218,24 @@ class _StateCollector(Collector):
                 return list(counter.collect())
 
         yield from self._worker()
-        abstain = GaugeMetricFamily(
-            "triage_classifier_abstain_ratio",
-            "Share of classified petitions abstained on since the service started, by route",
-            labels=["route"],
-        )
-        for route, value in _ratio(collected(metrics.abstained), collected(metrics.answers)).items():
-            abstain.add_metric([route], value)
-        yield abstain
-        revise = GaugeMetricFamily(
-            "triage_quality_revise_ratio",
-            "Share of quality-checked replies with verdict 'revise' since the service started, by route",
-            labels=["route"],
-        )
-        for route, value in _ratio(collected(metrics.revise), collected(metrics.checks)).items():
-            revise.add_metric([route], value)
-        yield revise
+        for name, documentation, part, whole in (
+            (
+                "triage_classifier_abstain_ratio",
+                "Share of classified petitions abstained on since the service started, by route",
+                metrics.abstained,
+                metrics.answers,
+            ),
+            (
+                "triage_quality_revise_ratio",
+                "Share of quality-checked replies with verdict 'revise' since the service started, by route",
+                metrics.revise,
+                metrics.checks,
+            ),
+        ):
+            ratio = GaugeMetricFamily(name, documentation, labels=["route"])
+            for route, value in _ratio(collected(part), collected(whole)).items():
+                ratio.add_metric([route], value)
+            yield ratio
 
     def _worker(self) -> Iterator[GaugeMetricFamily]:
         """What only the worker answering the scrape knows: its pid and the model it serves."""

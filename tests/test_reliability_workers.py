@@ -206,3 +206,19 @@ def test_a_rate_limit_holds_across_two_workers(models_dir, tmp_path):
             after.get("429", 0) + after.get("401", 0) > before.get("429", 0) + before.get("401", 0)
             for before, after in zip(per_worker, per_worker_after, strict=True)
         ), (per_worker, per_worker_after)
+
+
+def test_a_worker_file_still_being_created_does_not_break_the_scrape(tmp_path):
+    """A worker that has just created its metrics file leaves it empty for a moment; summing the
+    folder then must skip it rather than fail (it made /metrics answer 500 under load)."""
+    from prometheus_client.mmap_dict import MmapedDict, mmap_key
+
+    from api.metrics import _WorkerFiles
+
+    written = MmapedDict(str(tmp_path / "counter_101.db"))
+    key = mmap_key("triage_http_requests", "triage_http_requests_total", ["route"], ["/classify"], "h")
+    written.write_value(key, 3.0, 0)
+    written.close()
+    (tmp_path / "counter_102.db").touch()  # the other worker, mid-creation
+    totals = {s.name: s.value for family in _WorkerFiles(str(tmp_path)).collect() for s in family.samples}
+    assert totals == {"triage_http_requests_total": 3.0}
