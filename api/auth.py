@@ -114,28 +114,30 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
 def authenticate(request: Request) -> Identity:
     """The caller's identity from the bearer key (cached per request and for a short time)."""
-    cached = getattr(request.state, "identity", None)
-    if cached is not None:
-        return cached
+    identity = _cached_identity(request)
+    if identity is not None:
+        return identity
     token = _bearer(request)
-    digest = hashlib.sha256(token.encode("utf-8")).hexdigest()
+    digest = _digest(token)
     cache: KeyCache = request.app.state.key_cache
-    identity = cache.get(digest)
-    if identity is None:
-        with cache.verifying(digest):  # a burst with a new key pays for one scrypt, not one each
-            identity = cache.get(digest)
+    with cache.verifying(digest):  # a burst with a new key pays for one scrypt, not one each
+        identity = cache.get(digest)
+        if identity is None:
+            with request.app.state.store.session() as session:
+                identity = verify_key(session, token)
             if identity is None:
-                with request.app.state.store.session() as session:
-                    identity = verify_key(session, token)
-                if identity is None:
-                    raise HTTPException(
-                        status.HTTP_401_UNAUTHORIZED,
-                        "invalid or revoked API key",
-                        headers={"WWW-Authenticate": "Bearer"},
-                    )
-                cache.put(digest, identity)
+                raise HTTPException(
+                    status.HTTP_401_UNAUTHORIZED,
+                    "invalid or revoked API key",
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+            cache.put(digest, identity)
     request.state.identity = identity
     return identity
 
@@ -185,7 +187,7 @@ def _cached_identity(request: Request) -> Identity | None:
     identity = getattr(request.state, "identity", None)
     if identity is None:
         token = _bearer(request)
-        identity = request.app.state.key_cache.get(hashlib.sha256(token.encode("utf-8")).hexdigest())
+        identity = request.app.state.key_cache.get(_digest(token))
         if identity is not None:
             request.state.identity = identity
     return identity
