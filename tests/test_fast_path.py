@@ -156,3 +156,49 @@ def test_public_raw_petitions_match_the_pipeline(live_model):
         rtol=0,
         atol=1e-9,
     )
+
+
+# Texts the n-gram codes must count exactly as sklearn's analyzer: space runs, newlines, Latin
+# and digits, characters outside the BMP (CJK extension B, emoji), a lone surrogate, shorter
+# than the longest n-gram, empty.
+AWKWARD_TEXTS = [
+    "",
+    "a",
+    "路灯",
+    "小区  路灯\n\n不亮   已经 3 天",
+    "𠀀𠀁 用了扩展B区的字，还有表情😀😀",
+    "编号ABC-123abc，电话12345",
+    "孤立代理\ud800字符",
+    "\t\r\n ",
+]
+
+
+@pytest.mark.parametrize("ngram_range", [(1, 1), (1, 2), (1, 3), (2, 3), (3, 3)])
+def test_coded_char_ngrams_count_what_sklearn_counts(ngram_range):
+    from collections import Counter
+
+    from triage.fastpath import char_ngrams, coded_char_ngrams, gram_code
+
+    for text in AWKWARD_TEXTS:
+        expected = Counter(gram_code(g) for g in char_ngrams(text, *ngram_range))
+        codes, counts = coded_char_ngrams(text, *ngram_range)
+        assert dict(zip(codes.tolist(), counts.tolist(), strict=True)) == expected, text
+        assert list(codes) == sorted(codes)
+
+
+def test_gram_codes_are_distinct_for_distinct_grams():
+    """ "a" and "\\0a", and a trigram and the bigram it starts with, never share a code."""
+    from triage.fastpath import gram_code
+
+    grams = ["a", "\0a", "\0\0a", "ab", "abc", "𠀀", "𠀀𠀀", "\U0010ffff" * 3, "\0"]
+    assert len({gram_code(g) for g in grams}) == len(grams)
+    assert gram_code("\U0010ffff" * 3) < 2**63  # fits an int64
+
+
+@pytest.mark.parametrize("ngram_range", [(1, 3), (2, 4)])
+def test_rows_match_the_pipeline_with_coded_and_with_string_counting(sample, ngram_range):
+    """(1, 3) is counted with n-gram codes, (2, 4) with strings (four characters do not fit)."""
+    model = PetitionClassifier(char_ngram_range=ngram_range, cv=2).fit(sample.texts, sample.labels)
+    block = model._fast_path().blocks[0]
+    assert (block.char_counter is not None) == (ngram_range[1] <= 3)
+    assert_rows_identical(model, [*sample.texts[:150], *AWKWARD_TEXTS])

@@ -39,7 +39,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
-from triage.fastpath import SparseRow, TfidfRows, calibrate, concat, linear_scores
+from triage.fastpath import SparseRow, TfidfRows, calibrate, concat, linear_scores, token_counts
 from triage.text import SEGMENTERS, _resource_lines, normalize, stopwords, tokenize
 
 _NOT_A_TERM = re.compile(r"[\W_]")
@@ -305,7 +305,7 @@ class _FastPath:
 
     def __init__(self, model: PetitionClassifier) -> None:
         vectorizers = model.vectorizers_
-        self.blocks = [TfidfRows(v) for v in vectorizers]
+        self.blocks = [TfidfRows(v, token_counts if v.analyzer is split_words else None) for v in vectorizers]
         # as in `_features`: bundles saved before words were prepared re-tokenise the characters
         self.reads_chars = [i == 0 or v.analyzer is word_analyzer for i, v in enumerate(vectorizers)]
         self.word_weight = np.float32(model.word_weight)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -38,17 +39,85 @@ _WHITE_SPACES = re.compile(r"\s\s+")  # sklearn's _VectorizerMixin._white_spaces
 @lru_cache(maxsize=32)
 def char_ngrams(text: str, min_n: int, max_n: int) -> tuple[str, ...]:
     """sklearn's `_char_ngrams` (the same n-grams in the same order), built with slices in
-    comprehensions instead of one append per n-gram.
-
-    Remembered for a few texts: the category and request-type models read the same character
-    view of a petition, and the second then also finds the n-grams' hashes computed.
-    """
+    comprehensions instead of one append per n-gram: for n-gram lengths `CharGramCounter`
+    cannot encode."""
     text = _WHITE_SPACES.sub(" ", text)
     length = len(text)
     grams = list(text) if min_n == 1 else []
     for n in range(max(min_n, 2), min(max_n + 1, length + 1)):
         grams += [text[i : i + n] for i in range(length - n + 1)]
     return tuple(grams)
+
+
+# A character n-gram of up to three characters is one int64: each code point + 1 (so no
+# character is 0 and "a" differs from "\0a") takes 21 bits, the first character highest.
+_CODE_BITS = 21
+MAX_CODED_N = 3
+
+
+def gram_code(gram: str) -> int:
+    code = 0
+    for ch in gram:
+        code = (code << _CODE_BITS) | (ord(ch) + 1)
+    return code
+
+
+@lru_cache(maxsize=32)
+def coded_char_ngrams(text: str, min_n: int, max_n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct n-grams of `char_ngrams(text, min_n, max_n)` as sorted int64 codes, and how
+    often each occurs.
+
+    The same multiset as sklearn's analyzer, counted in numpy instead of by hashing ~1,200
+    Python strings per petition (that hashing and counting was the largest single cost of a
+    /classify call). Remembered for a few texts: the category and request-type models read the
+    same character view of a petition, so the second model only looks its codes up.
+    """
+    text = _WHITE_SPACES.sub(" ", text)
+    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64) + 1
+    length = len(points)
+    blocks = []
+    for n in range(min_n, min(max_n, length) + 1):
+        codes = points[: length - n + 1].copy()
+        for j in range(1, n):
+            codes <<= _CODE_BITS
+            codes |= points[j : length - n + 1 + j]
+        blocks.append(codes)
+    if not blocks:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.unique(np.concatenate(blocks), return_counts=True)
+
+
+class CharGramCounter:
+    """A char analyzer's vocabulary as sorted n-gram codes: one petition's term counts come
+    from `coded_char_ngrams` and one `searchsorted`, with no Python string per n-gram."""
+
+    def __init__(self, vocabulary: dict[str, int], min_n: int, max_n: int) -> None:
+        self.min_n, self.max_n = min_n, max_n
+        codes = np.fromiter((gram_code(g) for g in vocabulary), dtype=np.int64, count=len(vocabulary))
+        ids = np.fromiter(vocabulary.values(), dtype=np.int32, count=len(vocabulary))
+        order = np.argsort(codes)
+        self.codes, self.ids = codes[order], ids[order]
+
+    @staticmethod
+    def supports(vocabulary: dict[str, int], min_n: int, max_n: int) -> bool:
+        return 1 <= min_n <= max_n <= MAX_CODED_N and all(min_n <= len(g) <= max_n for g in vocabulary)
+
+    def counts(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Vocabulary ids (unsorted) and counts of the text's in-vocabulary n-grams."""
+        codes, counts = coded_char_ngrams(text, self.min_n, self.max_n)
+        if len(self.codes) == 0 or len(codes) == 0:
+            return _EMPTY_INDICES, counts[:0]
+        at = np.searchsorted(self.codes, codes)
+        at[at == len(self.codes)] = 0
+        known = self.codes[at] == codes
+        return self.ids[at[known]], counts[known]
+
+
+@lru_cache(maxsize=32)
+def token_counts(doc: str) -> Counter:
+    """Counts of a prepared word string's space-separated words (the classifiers' word
+    analyzer), remembered so the second model of a request does not count them again."""
+    return Counter(doc.split())
 
 
 class SparseRow(NamedTuple):
@@ -86,12 +155,18 @@ def l2_normalise_like_sklearn(data: np.ndarray) -> np.ndarray:
 class TfidfRows:
     """A fitted `TfidfVectorizer`'s transform, one document at a time."""
 
-    def __init__(self, vec: TfidfVectorizer) -> None:
+    def __init__(self, vec: TfidfVectorizer, count_tokens: Callable[[str], Counter] | None = None) -> None:
+        """`count_tokens`: a cached counter that gives the same counts as the vectorizer's own
+        analyzer (e.g. `token_counts` for an analyzer that splits on spaces)."""
         tfidf = vec._tfidf
         self.analyze = vec.build_analyzer()
+        self.count_tokens = count_tokens
+        self.char_counter: CharGramCounter | None = None
         if vec.analyzer == "char":  # str documents: sklearn's decode step returns them as they are
-            preprocess, (lo, hi) = vec.build_preprocessor(), vec.ngram_range
-            self.analyze = lambda doc: char_ngrams(preprocess(doc), lo, hi)
+            self.preprocess, (lo, hi) = vec.build_preprocessor(), vec.ngram_range
+            self.analyze = lambda doc: char_ngrams(self.preprocess(doc), lo, hi)
+            if CharGramCounter.supports(vec.vocabulary_, lo, hi):
+                self.char_counter = CharGramCounter(vec.vocabulary_, lo, hi)
         self.vocabulary: dict[str, int] = vec.vocabulary_
         self.width = len(vec.vocabulary_)
         self.dtype = np.dtype(vec.dtype)
@@ -113,13 +188,25 @@ class TfidfRows:
             and np.dtype(vec.dtype) in (np.dtype(np.float32), np.dtype(np.float64))
         )
 
+    def _counts(self, doc: str) -> tuple[np.ndarray, np.ndarray]:
+        if self.char_counter is not None:
+            return self.char_counter.counts(self.preprocess(doc))
+        if self.count_tokens is not None:
+            terms = self.count_tokens(doc)
+        else:
+            terms = Counter(self.analyze(doc))
+        vocabulary = self.vocabulary
+        # out-of-vocabulary terms are ignored, as sklearn does
+        found = [(vocabulary[t], n) for t, n in terms.items() if t in vocabulary]
+        indices = np.fromiter((i for i, _ in found), dtype=np.int32, count=len(found))
+        counts = np.fromiter((n for _, n in found), dtype=np.int64, count=len(found))
+        return indices, counts
+
     def row(self, doc: str) -> SparseRow:
-        counts = Counter(map(self.vocabulary.get, self.analyze(doc)))
-        counts.pop(None, None)  # out-of-vocabulary n-grams, ignored as sklearn does
-        if not counts:
+        indices, counts = self._counts(doc)
+        if len(indices) == 0:
             return empty_row(self.dtype)
-        indices = np.fromiter(counts.keys(), dtype=np.int32, count=len(counts))
-        data = np.fromiter(counts.values(), dtype=self.dtype, count=len(counts))
+        data = counts.astype(self.dtype)
         order = np.argsort(indices)
         indices, data = indices[order], data[order]
         if self.binary:
