@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import Depends, FastAPI
 
-from api import middleware, web
+from api import heap, middleware, web
 from api.auth import authorize
 from api.live_model import LiveModel
 from api.routers import admin, cases, classify, routing, stats, system
@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     registry = ModelRegistry(settings.models_dir)
     app.state.settings = settings
     app.state.registry = registry
-    app.state.live_model = LiveModel(registry, settings.model_check_seconds)
+    app.state.live_model = LiveModel(registry, settings.model_check_seconds, settings.gc_freeze)
     app.include_router(system.router)
     app.include_router(classify.router)
     setup_store(app, settings)
@@ -45,4 +45,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     quality_routes.install(app, settings)  # app.state.quality_checker + /check, /check/batch
     web.install(app)  # the staff page: /, /case/{id}, /supervisor, /static
     middleware.install(app, settings)  # request ids, limits, headers, logs, /metrics, rate limit
+    if settings.gc_freeze:
+        heap.settle()  # indexes and tables loaded above stay out of every later full collection
     return app

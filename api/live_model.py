@@ -14,6 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from api import heap
 from training.bundles import ModelRegistry
 from triage.classifier import PetitionClassifier
 
@@ -31,8 +32,12 @@ class NoLiveModel(RuntimeError):
 
 
 class LiveModel:
-    def __init__(self, registry: ModelRegistry, check_seconds: float = 1.0) -> None:
+    def __init__(
+        self, registry: ModelRegistry, check_seconds: float = 1.0, settle_heap: bool = False
+    ) -> None:
+        """`settle_heap`: freeze the heap after each swap (api/heap.py), as a serving process does."""
         self.registry = registry
+        self.settle_heap = settle_heap
         self.check_seconds = check_seconds
         self._current: LoadedModel | None = None
         self._stamp: tuple[int, int] | None = None
@@ -75,3 +80,5 @@ class LiveModel:
             self._stamp = stamp
             self.last_error = None
             log.info("serving model %s", version)
+        if self.settle_heap:
+            heap.settle()  # outside the lock: the old model's cycles go, the new one is frozen

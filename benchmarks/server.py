@@ -27,7 +27,14 @@ def running_server(
 
     `database_url` is the case store (default: TRIAGE_DATABASE_URL from the environment).
     """
-    env = {**os.environ, "TRIAGE_MODELS_DIR": str(models_dir), "OMP_NUM_THREADS": "1", **(extra_env or {})}
+    # TRIAGE_GC_FREEZE as in production, even when the caller (the test suite) turned it off
+    env = {
+        **os.environ,
+        "TRIAGE_MODELS_DIR": str(models_dir),
+        "OMP_NUM_THREADS": "1",
+        "TRIAGE_GC_FREEZE": "1",
+        **(extra_env or {}),
+    }
     if database_url:
         env["TRIAGE_DATABASE_URL"] = database_url
     # `triage serve`, as in production: its shared socket keeps TCP_NODELAY with several workers

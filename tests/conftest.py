@@ -161,3 +161,6 @@ requires_shared = pytest.mark.skipif(
 )
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# In-process apps skip api/heap.py's collect-and-freeze (one full collection of pytest's large
+# heap per app built); servers started through benchmarks.server turn it back on.
+os.environ.setdefault("TRIAGE_GC_FREEZE", "0")

