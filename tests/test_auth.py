@@ -155,3 +155,69 @@ def test_bootstrap_prints_a_staff_key_once(env_models, settings, monkeypatch, ca
         )  # staff, not admin
     assert cli_main(["bootstrap"]) == 0
     assert "tk_" not in capsys.readouterr().out  # never a second key on every start
+
+
+def _wait_for(condition, seconds: float = 5.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def _short_cache(app, seconds: float, refresh_ahead: float):
+    from api.auth import KeyCache
+
+    app.state.key_cache = KeyCache(seconds, refresh_ahead)
+    return app.state.key_cache
+
+
+def test_a_key_in_use_is_renewed_ahead_of_expiry_off_the_request_path(anon_client):
+    import hashlib
+    import time
+
+    app = anon_client.app
+    cache = _short_cache(app, seconds=1.0, refresh_ahead=0.8)
+    key = make_key(app, "staff", "renewed")
+    headers = {"Authorization": f"Bearer {key}"}
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    assert anon_client.get("/cases", headers=headers).status_code == 200  # checked, cached
+    first_expiry = cache._items[digest][2]
+    assert not cache.claim_renewal(digest)  # fresh: nothing to renew
+    assert _wait_for(lambda: cache._items[digest][1] <= time.monotonic())
+    assert anon_client.get("/cases", headers=headers).status_code == 200  # due: answered from cache
+    assert _wait_for(lambda: cache._items.get(digest, (None, 0, 0))[2] > first_expiry)
+    assert digest not in cache._renewing
+
+
+def test_a_revoked_key_is_dropped_at_its_renewal_before_it_expires(anon_client):
+    import hashlib
+    import time
+
+    app = anon_client.app
+    cache = _short_cache(app, seconds=30.0, refresh_ahead=29.9)  # due 0.1 s after the check
+    key = make_key(app, "staff", "revoked")
+    headers = {"Authorization": f"Bearer {key}"}
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    assert anon_client.get("/cases", headers=headers).status_code == 200
+    with app.state.store.session(write=True) as s:
+        revoke_key(s, key.split("_")[1])
+    time.sleep(0.15)
+    anon_client.get("/cases", headers=headers)  # starts the renewal, which finds the revocation
+    assert _wait_for(lambda: digest not in cache._items)
+    r = anon_client.get("/cases", headers=headers)
+    assert r.status_code == 401 and "invalid or revoked" in r.json()["detail"]
+
+
+def test_a_failed_renewal_leaves_the_entry_to_expire_and_can_be_retried():
+    from api.auth import KeyCache
+    from triage.store.keys import Identity
+
+    cache = KeyCache(seconds=30.0, refresh_ahead=30.0)
+    cache.put("d", Identity(1, "k", "staff"))
+    assert cache.claim_renewal("d") and not cache.claim_renewal("d")  # one renewal at a time
+    cache.renewal_failed("d")
+    assert cache.get("d") is not None and cache.claim_renewal("d")
