@@ -42,7 +42,7 @@ BATCH_SIZE = 10
 
 # Low first steps so a knee is found even on a busy machine; the ladder stops past the knee.
 LADDERS = {
-    "classify": [25, 50, 100, 150, 200, 300, 400, 500, 600, 800, 1000],
+    "classify": [25, 50, 100, 150, 200, 300, 400, 500, 600, 800, 1000, 1200, 1500, 2000],
     "batch": [2, 5, 10, 20, 40, 60, 80, 120, 160],
     "cases": [2, 5, 10, 20, 40, 60, 80, 120],
 }
@@ -214,8 +214,16 @@ def capacity(results: list[dict]) -> str:
 
 
 def knee(results: list[dict], p99_limit: float) -> dict | None:
-    ok = [r for r in results if r["p99"] <= p99_limit and r["errors"] == 0]
-    return max(ok, key=lambda r: r["offered_rate"]) if ok else None
+    """The highest step such that it and every lower step had p99 within the limit and no errors.
+
+    A rate that passes above one that failed is not a rate the service holds "up to".
+    """
+    held = None
+    for r in sorted(results, key=lambda r: r["offered_rate"]):
+        if r["p99"] > p99_limit or r["errors"] > 0:
+            break
+        held = r
+    return held
 
 
 def make_key(database_url: str) -> str:

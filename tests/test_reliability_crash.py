@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import func, select
 
 from api.live_model import LiveModel
+from benchmarks.load import offer_open_loop
 from benchmarks.server import running_server
 from tests.reliability_fixtures import (
     PAUSE_POINTS,
@@ -165,14 +166,7 @@ async def _burst(url: str, key: str, n: int, rate: float, results: dict) -> None
                 return
             results[ext] = (r.status_code, r.json() if r.status_code < 300 else r.text, payload)
 
-        tasks = []
-        start = time.perf_counter()
-        for i in range(n):
-            delay = start + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(i)))
-        await asyncio.gather(*tasks)
+        await offer_open_loop(one, n, rate)
 
 
 def test_server_killed_during_a_burst_of_post_cases_loses_no_acknowledged_case(models_dir, tmp_path, db_url):
