@@ -133,14 +133,19 @@ class KeyCache:
             self._renewing.clear()
 
 
+def _verify(store, token: str) -> Identity | None:
+    """The key's identity from the store (one scrypt and a read), None when unknown or revoked."""
+    with store.session() as session:
+        return verify_key(session, token)
+
+
 _renewals = ThreadPoolExecutor(max_workers=1, thread_name_prefix="key-renewal")
 
 
 def _renew(store, cache: KeyCache, digest: str, token: str) -> None:
     """Check a cached key again off the request path; drop it when it was revoked."""
     try:
-        with store.session() as session:
-            identity = verify_key(session, token)
+        identity = _verify(store, token)
     except Exception as exc:  # noqa: BLE001 - the entry then expires at its usual time
         log.warning("could not re-check a cached API key: %s", exc)
         cache.renewal_failed(digest)
@@ -184,8 +189,7 @@ def authenticate(request: Request) -> Identity:
     with cache.verifying(digest):  # a burst with a new key pays for one scrypt, not one each
         identity = cache.get(digest)
         if identity is None:
-            with request.app.state.store.session() as session:
-                identity = verify_key(session, token)
+            identity = _verify(request.app.state.store, token)
             if identity is None:
                 raise HTTPException(
                     status.HTTP_401_UNAUTHORIZED,
