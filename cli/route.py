@@ -27,6 +27,7 @@ from triage.csvio import (
 from triage.routing import ReceivedAtError, RoutingEngine, RoutingTableError
 from triage.routing.cohandling import cohandling_curve, fit_min_probability
 from triage.routing.live import LiveRoutingEngine
+from triage.store.engine import Store
 
 OUTPUT_COLUMNS = ["label", "departments", "request_type", "due_at", "place", "out_of_scope", "manual_queue"]
 CHUNK = 256
@@ -63,12 +64,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _live_table() -> LiveRoutingEngine:
+    """The table the service routes by: the store's newest version (seeded from the file)."""
+    config = settings()
+    return LiveRoutingEngine(config.routing_table, store=Store(config.database_url))
+
+
 def _engine(table: str | None) -> RoutingEngine:
     from cli import CommandError
 
-    path = Path(table) if table else settings().routing_table
+    if not table:
+        live = _live_table()
+        if live.engine is None:
+            raise CommandError(live.last_error or "no routing table in the store")
+        return live.engine
     try:
-        return RoutingEngine.from_file(path)
+        return RoutingEngine.from_file(Path(table))
     except RoutingTableError as exc:
         raise CommandError(str(exc)) from None
 
@@ -173,14 +184,17 @@ def fit_cohandling(args: argparse.Namespace) -> int:
         )
     print(f"fitted min_probability {fitted:.2f} on {len(texts)} petitions (model {version})")
     if args.write:
-        path = Path(args.table) if args.table else settings().routing_table
-        text = path.read_text(encoding="utf-8")
+        live = LiveRoutingEngine(Path(args.table)) if args.table else _live_table()
+        where = args.table or f"the store's routing table ({live.store.safe_url()})"  # type: ignore[union-attr]
+        text = live.text() or ""
         new, count = _MIN_PROBABILITY.subn(lambda m: f"{m.group(1)}{fitted:g}", text, count=1)
         if count == 0:
-            raise CommandError(f"{path}: no cohandling.min_probability line to update")
+            raise CommandError(f"{where}: no cohandling.min_probability line to update")
         try:
-            LiveRoutingEngine(path).replace_text(new, classes)
+            live.replace_text(
+                new, classes, author="cli:route", comment=f"cohandling.min_probability {fitted:g}"
+            )
         except RoutingTableError as exc:
             raise CommandError(str(exc)) from None
-        print(f"wrote cohandling.min_probability: {fitted:g} to {path}")
+        print(f"wrote cohandling.min_probability: {fitted:g} to {where}")
     return 0

@@ -206,3 +206,19 @@ class CuratedAnswer(Base):
     created_at: Mapped[str] = mapped_column(String(32))
     updated_at: Mapped[str] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+
+class RoutingTableVersion(Base):
+    """One version of the routing table an admin edits; the highest id is the table in force.
+
+    `config/routing.yaml` only seeds an empty store: an admin's edit is a new row here, so a
+    redeploy of the checkout never overwrites it, and every host serves the same version.
+    """
+
+    __tablename__ = "routing_tables"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(128))
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
