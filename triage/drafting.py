@@ -27,6 +27,7 @@ from triage.answers import SLOT, AnswerHit, AnswerLibrary
 from triage.retrieval.encoders import EncoderError, build_encoder
 from triage.retrieval.history import HistoryHit, HistoryIndex
 from triage.retrieval.sparse import retrieval_tokens
+from triage.retrieval.store_feed import HistoryFeed
 from triage.store.engine import Store
 from triage.text import MAX_TEXT_CHARS, normalize, petition_text
 
@@ -221,6 +222,8 @@ class Drafter:
         self.history_k = history_k
         self.reuse_sentences = reuse_sentences
         self.encoder_error: str | None = None  # set when a configured embedding model failed to load
+        # with a case store: keeps the history caught up with replies sent by other processes
+        self.history_feed: HistoryFeed | None = None
 
     # --- the public call -----------------------------------------------------------------
 
@@ -236,6 +239,8 @@ class Drafter:
         text = petition_text(title, body)
         if not text.strip():
             raise EmptyPetition("title and body are both empty: nothing to draft a reply to")
+        if self.history_feed is not None:
+            self.history_feed.maybe_catch_up()
         if len(text) > 2 * MAX_TEXT_CHARS + 1:
             raise ValueError(f"petition has {len(text)} characters; the limit is {MAX_TEXT_CHARS} per field")
         department = department or None
@@ -419,6 +424,8 @@ def open_drafter(
     history = HistoryIndex(root / "history", encoder=encoder if history_dense else None)
     drafter = Drafter(answers, history, auto_reply_threshold=auto_reply_threshold)
     drafter.encoder_error = error
+    if store is not None:
+        drafter.history_feed = HistoryFeed(store, history, check_seconds=check_seconds)
     return DrafterSetup(drafter=drafter, encoder_error=error)
 
 

@@ -26,6 +26,8 @@ def build_drafter(settings: Settings, store=None) -> Drafter:  # store: triage.s
     drafter = open_drafter_from_settings(settings, store).drafter
     if drafter.history is not None:
         drafter.history.check_seconds = settings.model_check_seconds
+    if drafter.history_feed is not None:
+        drafter.history_feed.catch_up()  # at start, not on a citizen's first draft (a lost folder: all)
     return drafter
 
 

@@ -147,7 +147,7 @@ class LiveRoutingEngine:
             newest = routing_tables.latest_id(session)
             if newest is not None:  # another process seeded it first
                 return newest
-            return routing_tables.add(session, text, "seed", f"seeded from {self.path.name}").id
+            return routing_tables.add(session, text, "seed", f"seeded from {self.path.name}", audit=False).id
 
     def _load_file_meanwhile(self) -> None:
         """The store is down at start: route by the file until it answers, rather than not at all."""

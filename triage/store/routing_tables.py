@@ -36,11 +36,16 @@ def history(session: Session, limit: int = 50) -> list[TableVersion]:
     return [_plain(r) for r in rows]
 
 
-def add(session: Session, text: str, author: str | None, comment: str | None) -> TableVersion:
-    """A new version in force from this transaction's commit on, with an audit event."""
+def add(
+    session: Session, text: str, author: str | None, comment: str | None, audit: bool = True
+) -> TableVersion:
+    """A new version in force from this transaction's commit on, with an audit event (none for
+    the seed an empty store starts from: nobody decided it)."""
     row = RoutingTableVersion(text=text, author=author, comment=comment, created_at=now())
     session.add(row)
     session.flush()
+    if not audit:
+        return _plain(row)
     session.add(
         Event(
             case_id=None,
