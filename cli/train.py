@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
-from cli.common import print_json, registry
+from cli.common import print_json, registry, settings
+from cli.models import promote_or_refuse
 from training.data import load_labelled_csv
 from training.evaluate import evaluate
 from training.train import train_bundle
@@ -19,6 +22,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--test-size", type=float, default=0.2, help="share held out for evaluation")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--promote", action="store_true", help="make the new bundle live")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="with --promote: make it live even if the routing table does not route all its labels",
+    )
+    p.add_argument(
+        "--write-routing-stub",
+        metavar="FILE",
+        help="write a label_sets: YAML fragment for the labels the routing table does not route yet",
+    )
     p.set_defaults(func=run_train)
 
     e = sub.add_parser("evaluate", help="evaluate a model bundle on a labelled CSV")
@@ -38,9 +51,12 @@ def run_train(args: argparse.Namespace) -> int:
         text_cols=args.text_col.split(","),
         test_size=args.test_size,
         seed=args.seed,
-        promote=args.promote,
     )
     meta = bundle.metadata
+    if args.write_routing_stub:
+        write_stub(args.write_routing_stub, meta["labels"], args.label_col)
+    if args.promote:  # after the stub: a refused promotion still leaves the admin the entries to fill
+        promote_or_refuse(bundle.version, args.force)
     print_json(
         {
             "version": bundle.version,
@@ -54,6 +70,23 @@ def run_train(args: argparse.Namespace) -> int:
         }
     )
     return 0
+
+
+def write_stub(path: str, labels: list[str], label_col: str) -> None:
+    """Write the routing-table entries the new labels need, or say that none are needed."""
+    from training.promotion import TableUnavailable, read_table, routing_stub, unrouted_labels
+    from triage.atomic import atomic_write_bytes
+
+    try:
+        table = read_table(settings().routing_table)
+    except TableUnavailable as exc:
+        print(f"warning: {exc}; the stub lists every label", file=sys.stderr)
+        table = None
+    if table is not None and not unrouted_labels(labels, table):
+        print(f"routing table {table.source} routes every label; no stub written", file=sys.stderr)
+        return
+    atomic_write_bytes(Path(path), routing_stub(labels, table, label_col).encode("utf-8"))
+    print(f"wrote routing-table stub {path}: fill in each TODO department", file=sys.stderr)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:

@@ -141,12 +141,33 @@ def test_sign_in_refuses_a_wrong_key_and_a_platform_key_and_keeps_the_staff_key(
     page.fill("#signin-key", server["staff"])
     page.click("#signin-form button[type=submit]")
     page.wait_for_selector("#main:not([hidden])")
-    page.goto(server["base"] + "/supervisor")  # the key lives in the tab's sessionStorage
+    page.goto(server["base"] + "/supervisor")  # the key lives in the browser's localStorage
     page.wait_for_selector("#main:not([hidden])")
     assert not page.is_visible("#signin")
     page.click("#signout")
     page.wait_for_selector("#signin:not([hidden])")
-    assert page.evaluate("sessionStorage.length") == 0
+    assert page.evaluate("localStorage.length + sessionStorage.length") == 0
+
+
+def test_a_new_tab_is_signed_in_until_the_sign_in_expires(page, server):
+    sign_in(page, server["base"], server["staff"], "/")
+    tab = page.context.new_page()  # a new tab of the same browser
+    tab.goto(server["base"] + "/supervisor")
+    tab.wait_for_selector("#main:not([hidden])")
+    assert not tab.is_visible("#signin")
+    hours = tab.evaluate(
+        "(JSON.parse(localStorage.getItem('triage.staffKey')).expires - Date.now()) / 3600000"
+    )
+    assert 7.9 < hours <= 8
+    # past its expiry the key is forgotten: the next page asks for it again
+    tab.evaluate(
+        "key => localStorage.setItem('triage.staffKey', JSON.stringify({key: key, expires: Date.now() - 1000}))",
+        server["staff"],
+    )
+    tab.goto(server["base"] + "/")
+    tab.wait_for_selector("#signin:not([hidden])")
+    assert not tab.is_visible("#main") and tab.evaluate("localStorage.getItem('triage.staffKey')") is None
+    tab.close()
 
 
 # -- the whole flow ----------------------------------------------------------------------------
@@ -376,7 +397,9 @@ def test_an_expired_key_asks_to_sign_in_again_and_the_page_carries_on(page, serv
     )
     sign_in(page, server["base"], server["staff"], f"/case/{case['id']}")
     page.wait_for_selector("#accept-routing:visible")
-    page.evaluate("sessionStorage.setItem('triage.staffKey', 'tk_revoked_key')")  # as if revoked
+    page.evaluate(  # as if revoked
+        "localStorage.setItem('triage.staffKey', JSON.stringify({key: 'tk_revoked_key', expires: Date.now() + 60000}))"
+    )
     page.click("#accept-routing")
     page.wait_for_selector("#signin-error:has-text('登录已失效')")
     assert api_get(server, f"/cases/{case['id']}")["routing_state"] == "suggested"

@@ -6,14 +6,31 @@
 
 (function () {
   const KEY = "triage.staffKey";
+  // The sign-in is kept in localStorage, so a new tab of the same browser is signed in too, with
+  // an expiry: after SIGN_IN_HOURS the key must be typed again; signing out clears it.
+  const SIGN_IN_HOURS = 8;
   const T = (window.Triage = window.Triage || {});
   T.pages = T.pages || {};
 
   // -- the key ----------------------------------------------------------------------------------
 
   T.key = function () {
-    return sessionStorage.getItem(KEY);
+    let saved = null;
+    try {
+      saved = JSON.parse(localStorage.getItem(KEY) || "null");
+    } catch (e) {
+      saved = null;
+    }
+    if (!saved || typeof saved.key !== "string" || !(saved.expires > Date.now())) {
+      localStorage.removeItem(KEY);
+      return null;
+    }
+    return saved.key;
   };
+
+  function remember(key) {
+    localStorage.setItem(KEY, JSON.stringify({ key: key, expires: Date.now() + SIGN_IN_HOURS * 3600 * 1000 }));
+  }
 
   class ApiError extends Error {
     constructor(status, detail) {
@@ -210,7 +227,8 @@
   }
 
   function signOut(message) {
-    sessionStorage.removeItem(KEY);
+    localStorage.removeItem(KEY);
+    sessionStorage.removeItem(KEY); // where earlier versions kept it
     showSignIn(message);
   }
   T.signOut = signOut;
@@ -226,11 +244,37 @@
     if (resp.status === 401) return "密钥无效或已停用。";
     if (resp.status === 403) return "这个密钥没有办件权限：请使用工作人员（staff）或管理员密钥。";
     if (!resp.ok) return "登录失败（HTTP " + resp.status + "）。";
-    sessionStorage.setItem(KEY, key);
+    remember(key);
     return null;
   }
 
+  // A warning over every page when /health reports the live model and the routing table at odds
+  // (a model promoted with --force): the clerk must then route those cases by hand.
+  async function checkService() {
+    const box = T.byId("service-warning");
+    let data = null;
+    try {
+      const resp = await fetch("/health", { cache: "no-store" });
+      data = await resp.json();
+    } catch (e) {
+      return;
+    }
+    const routing = (data && data.routing) || {};
+    if (routing.status === "unrouted_labels") {
+      box.textContent =
+        "注意：当前启用的分类模型有 " + routing.missing_labels.length + " 个类别（" + routing.missing_labels.join("、") +
+        "）在路由表中没有对应的承办部门，这些新案件不会自动分派，请人工分派，并请管理员更新路由表或回滚模型。";
+      box.hidden = false;
+    } else if (data && data.model && data.model.status !== "ok") {
+      box.textContent = "注意：当前没有可用的分类模型，新案件不会自动分派，请管理员训练或启用模型。";
+      box.hidden = false;
+    } else {
+      box.hidden = true;
+    }
+  }
+
   function start() {
+    checkService();
     T.byId("signin").hidden = true;
     T.byId("main").hidden = false;
     T.byId("who").hidden = false;
