@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 
 from cli import main as cli_main
 from datasets import load_sample
 from tests.admin_fixtures import unrouted_csv
 from tests.cases_fixtures import seed_cases
+from tests.test_retrain import _wait
 from triage.store.engine import Store
-
-
-def _wait(client, job_id: str, seconds: float = 300) -> dict:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        job = client.get(f"/admin/jobs/{job_id}").json()
-        if job["status"] in ("succeeded", "failed"):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not finish in {seconds} s")
 
 
 def _upload(tmp_path) -> bytes:
