@@ -383,9 +383,35 @@ def test_a_change_made_meanwhile_by_someone_else_is_not_overwritten(page, server
     assert r.status_code == 200
     page.click("#accept-routing")
     page.wait_for_selector("#toast:has-text('冲突')")
+    assert not re.search("[A-Za-z]", page.inner_text("#toast"))  # the API's English is translated
     page.wait_for_selector("#history li[data-kind=routing_overridden]")  # reloaded: the other change shows
     stored = api_get(server, f"/cases/{case['id']}")
     assert stored["department"] == "住建局" and stored["routing_state"] == "overridden"
+
+
+def test_api_errors_read_in_chinese_on_the_page(page, server):
+    page.goto(server["base"] + "/")
+    said = page.evaluate(
+        """() => {
+          const T = window.Triage, E = (status, detail) => T.errorText(new T.ApiError(status, detail));
+          return [
+            E(409, "case 3 is closed: its reply was sent at 2026-01-01"),
+            E(422, [{loc: ["body", "reason"], msg: "String should have at most 2000 characters"}]),
+            E(404, "no case with id 12"),
+            E(0, "Failed to fetch"),
+            E(422, "a message the page does not know"),
+          ];
+        }"""
+    )
+    assert said[:4] == [
+        "冲突：案件已办结，答复已发送，不能再修改。",
+        "输入有误：理由：不能超过 2000 个字",
+        "没有编号为 12 的案件。",
+        "无法连接服务器，请检查网络后重试。",
+    ]
+    assert (
+        said[4] == "输入有误（服务器说明：a message the page does not know）"
+    )  # unknown: marked as the server's
 
 
 def test_an_expired_key_asks_to_sign_in_again_and_the_page_carries_on(page, server):

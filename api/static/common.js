@@ -60,14 +60,67 @@
     403: "没有权限",
     404: "未找到",
     409: "冲突（案件已被他人修改或已办结，请刷新）",
+    413: "内容过大",
     422: "输入有误",
+    429: "请求过于频繁，请稍后再试",
     503: "服务暂不可用",
   };
 
+  // The API's errors are English (for scripts and logs); the page speaks Chinese. Known messages
+  // are translated here; an unknown one is shown after the Chinese prefix, marked as the
+  // server's own words, so no sentence on the page mixes the two languages.
+  const KNOWN = [
+    [/^case \d+ changed since you read it/, () => "冲突：案件已被他人修改，请刷新页面后重试。"],
+    [/^case \d+ is closed/, () => "冲突：案件已办结，答复已发送，不能再修改。"],
+    [/^no case with id (\d+)/, (m) => "没有编号为 " + m[1] + " 的案件。"],
+    [/^override needs a department/, () => "改派需要选择部门。"],
+    [/^override needs a reason/, () => "改派需要填写理由。"],
+    [/^a return needs the reason/, () => "退单需要填写理由。"],
+    [/has no department to return from/, () => "案件尚未分派部门，无法退单。"],
+    [/^(reply )?text is empty|^reply text is empty/, () => "答复内容为空。"],
+    [/route it before sending the reply/, () => "请先确认或改派部门，再发送答复。"],
+    [/^the quality check asks for revision/, () => "质量检查建议修改：请按提示修改，或写明理由后确认发送。"],
+    [/^the answer library is not loaded/, () => "答复库尚未加载，请稍后再试。"],
+    [/^unknown department '([^']*)'/, (m) => "“" + m[1] + "”不是路由表中的部门。"],
+    [/^rate limit/i, () => "请求过于频繁，请稍后再试。"],
+  ];
+  const FIELD = {
+    text: "答复内容", reason: "理由", confirm_reason: "确认理由", department: "部门", title: "标题",
+    body: "内容", question: "问题", answer: "答复", keywords: "关键词", version: "版本",
+  };
+  const RULE = [
+    [/^Field required/, () => "必须填写"],
+    [/at most (\d+) characters?/, (m) => "不能超过 " + m[1] + " 个字"],
+    [/at least (\d+) characters?/, (m) => "至少需要 " + m[1] + " 个字"],
+  ];
+
+  function match(table, text) {
+    for (const [pattern, say] of table) {
+      const m = pattern.exec(text);
+      if (m) return say(m);
+    }
+    return null;
+  }
+
+  // A validation error list from pydantic, in Chinese: "理由：不能超过 2000 个字".
+  function validationText(list) {
+    return list
+      .map((d) => {
+        const field = ((d && d.loc) || []).slice(1).join(".");
+        return (FIELD[field] || field || "输入") + "：" + (match(RULE, (d && d.msg) || "") || "格式不正确");
+      })
+      .join("；");
+  }
+
   T.errorText = function (err) {
-    if (!(err instanceof ApiError)) return String(err && err.message ? err.message : err);
+    if (!(err instanceof ApiError)) return "页面出错：" + String(err && err.message ? err.message : err);
+    if (err.status === 0) return "无法连接服务器，请检查网络后重试。";
     const prefix = PREFIX[err.status] || "出错（HTTP " + err.status + "）";
-    return err.message ? prefix + "：" + err.message : prefix;
+    if (Array.isArray(err.detail)) return prefix + "：" + validationText(err.detail);
+    const said = T.describe(err.detail);
+    const known = said ? match(KNOWN, said) : null;
+    if (known) return known;
+    return said ? prefix + "（服务器说明：" + said + "）" : prefix + "。";
   };
 
   // One call to the API with the signed-in key. A 401 means the key stopped working (revoked, or
