@@ -492,6 +492,12 @@ def test_supervisor_view_tables_charts_and_hot_topics(page, server):
     assert shown == [d["department"] for d in stats]
     for d in stats:
         assert stats_row(page, d["department"])["volume"] == str(d["volume"])
+    # the 合计 row is the server's count of every case (departments + 待分派), not a sum of the rows shown
+    figures = api_get(server, "/stats")
+    total_cells = page.locator("#stats tfoot tr").last.locator("th").all_inner_texts()
+    assert total_cells[0] == "合计" and total_cells[1] == str(figures["total"]["volume"])
+    listed = api_get(server, "/cases?status=new,assigned,returned,closed&limit=1")["total"]
+    assert figures["total"]["volume"] == listed
     # one bar per department in each chart, labelled with the department
     for chart in ("#chart-volume", "#chart-unchanged", "#chart-hours"):
         labels = page.locator(f"{chart} svg text.label").evaluate_all("ts => ts.map(t => t.textContent)")

@@ -45,7 +45,7 @@
     // the column sums and the case count always agree.
     const foot = T.clear(document.querySelector("#stats tfoot"));
     if (data.unassigned) foot.append(statsRow(Object.assign({}, data.unassigned, { department: "待分派" }), "th"));
-    if (data.total && (rows.length > 1 || data.unassigned)) foot.append(statsRow(Object.assign({}, data.total, { department: "合计" }), "th"));
+    if (data.total && data.total.volume) foot.append(statsRow(Object.assign({}, data.total, { department: "合计" }), "th"));
 
     T.charts.bars(
       $("chart-volume"),
