@@ -16,6 +16,8 @@ from cli.common import print_json, progress, settings, write_csv
 from triage.csvio import DataError, numbered, parse_columns, read_csv, require_columns
 from triage.drafting import Drafter, EmptyPetition, open_drafter_from_settings
 from triage.retrieval.history import HistoryItem
+from triage.routing.names import DepartmentNames, load_department_map
+from triage.routing.table import RoutingTableError, load_table
 from triage.text import MAX_TEXT_CHARS, petition_text
 
 DRAFT_COLUMNS = ["draft", "tier", "sources"]
@@ -27,8 +29,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--text-col", default="title,body", help="petition text column(s), comma-separated")
     p.add_argument("--reply-col", default="reply", help="the final reply column")
     p.add_argument("--department-col", help="the handling department column")
+    p.add_argument(
+        "--department-map",
+        metavar="FILE",
+        help="CSV (name,department) or YAML (name: department) mapping the export's department names "
+        "onto the routing table's; the table's aliases and forward_to apply too",
+    )
     p.add_argument("--time-col", help="the date column (YYYY-MM-DD …), for date filters")
     p.add_argument("--id-col", help="a case id column (default: a hash of text and reply)")
+    p.add_argument(
+        "--dry-run", action="store_true", help="read and map the file, print the report, import nothing"
+    )
     p.set_defaults(func=run_index)
 
     a = sub.add_parser("answers", help="the manual answer library")
@@ -77,8 +88,13 @@ def _title_body(row: dict[str, str], columns: list[str]) -> tuple[str, str]:
     return values[0], "。".join(v for v in values[1:] if v)
 
 
-def history_items(path: str, args: argparse.Namespace, counts: dict[str, int]) -> Iterator[HistoryItem]:
-    """Rows of a history CSV as items; rows without a reply or text are counted and skipped."""
+def history_items(
+    path: str, args: argparse.Namespace, counts: dict[str, int], names: DepartmentNames | None = None
+) -> Iterator[HistoryItem]:
+    """Rows of a history CSV as items; rows without a reply or text are counted and skipped.
+
+    `names` maps the department column onto the routing table's departments (unmatched names
+    are kept as written and counted)."""
     columns = parse_columns(args.text_col)
     header, rows = read_csv(path)
     optional = [c for c in (args.department_col, args.time_col, args.id_col) if c]
@@ -100,14 +116,65 @@ def history_items(path: str, args: argparse.Namespace, counts: dict[str, int]) -
             id=ident,
             text=text[:MAX_TEXT_CHARS],
             reply=reply,
-            department=(row.get(args.department_col) or "").strip() if args.department_col else "",
+            department=_department(row, args.department_col, names),
             date=(row.get(args.time_col) or "").strip() if args.time_col else "",
+        )
+
+
+def _department(row: dict[str, str], column: str | None, names: DepartmentNames | None) -> str:
+    name = (row.get(column) or "").strip() if column else ""
+    return names(name) if names is not None and name else name
+
+
+def department_names(args: argparse.Namespace) -> DepartmentNames | None:
+    """The name mapper for `--department-col`: the map file, then the table's names and aliases."""
+    from cli import CommandError
+
+    if not args.department_col:
+        if args.department_map:
+            raise CommandError("--department-map needs --department-col: the column it maps")
+        return None
+    try:
+        table = load_table(settings().routing_table)
+    except RoutingTableError as exc:
+        print(
+            f"warning: routing table not loaded ({exc}); department names are kept as written",
+            file=sys.stderr,
+        )
+        table = None
+    mapping = load_department_map(args.department_map, table) if args.department_map else None
+    return DepartmentNames(table, mapping)
+
+
+def print_name_report(names: DepartmentNames) -> None:
+    """Say on stderr which names matched nothing, so the admin can map them and import again."""
+    report = names.report
+    print(
+        f"departments: {report.mapped} row(s) mapped onto the routing table's names, "
+        f"{report.matched} already used them, {sum(report.unmatched.values())} matched nothing",
+        file=sys.stderr,
+    )
+    if report.unmatched:
+        listed = ", ".join(f"{name} ({n})" for name, n in report.unmatched.most_common())
+        print(
+            f"unmatched department names (imported under the name as written; drafts for routed "
+            f"cases will not use them until mapped): {listed}",
+            file=sys.stderr,
         )
 
 
 def run_index(args: argparse.Namespace) -> int:
     counts = {"skipped_no_reply": 0, "skipped_no_text": 0}
-    items = list(history_items(args.history, args, counts))  # read fully first: a bad file adds nothing
+    names = department_names(args)
+    items = list(
+        history_items(args.history, args, counts, names)
+    )  # read fully first: a bad file adds nothing
+    extra = {"departments": names.report.to_dict()} if names is not None else {}
+    if names is not None:
+        print_name_report(names)
+    if args.dry_run:
+        print_json({"dry_run": True, "rows": len(items), **counts, **extra})
+        return 0
     drafter = open_drafter()
     report = drafter.history.add_history(progress(items, total=len(items), desc="index"), defer_merge=True)
     drafter.history.compact()
@@ -117,6 +184,7 @@ def run_index(args: argparse.Namespace) -> int:
             "duplicates": len(report.duplicates),
             **counts,
             "history_size": len(drafter.history),
+            **extra,
         }
     )
     return 0

@@ -7,8 +7,10 @@ the key is shown this once - only its hash is stored.
 from __future__ import annotations
 
 import argparse
+import sys
 
 from cli.common import settings
+from triage.settings import store_description
 from triage.store.engine import Store, StoreUnavailable
 from triage.store.keys import KeyManagementError, create_key, list_keys, revoke_key
 from triage.store.models import ROLES
@@ -30,9 +32,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def open_store() -> Store:
+    """The case store of the settings, migrated; its location is printed to stderr."""
     from cli import CommandError
 
-    store = Store(settings().database_url)
+    url = settings().database_url
+    # Said on every use: a store other than the server's (another folder, another URL) would
+    # otherwise only show as keys the server rejects.
+    print(f"store: {store_description(url)}", file=sys.stderr)
+    store = Store(url)
     try:
         store.ensure_schema()
     except StoreUnavailable as exc:

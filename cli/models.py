@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
-from cli.common import print_json, registry
+from cli.common import print_json, registry, settings
 from training.bundles import BundleError
+from training.promotion import promote_checked
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -14,6 +16,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     actions.add_parser("list", help="bundles on disk, newest first").set_defaults(func=run_list)
     promote = actions.add_parser("promote", help="make a bundle live")
     promote.add_argument("version")
+    promote.add_argument(
+        "--force",
+        action="store_true",
+        help="make it live even if the routing table does not route all its labels (/health is then degraded)",
+    )
     promote.set_defaults(func=run_promote)
     actions.add_parser("rollback", help="return to the previous live bundle").set_defaults(func=run_rollback)
 
@@ -45,8 +52,28 @@ def _pointer_change(action, *args) -> int:
     return 0
 
 
+def promote_or_refuse(version: str, force: bool) -> dict:
+    """Promote through the routing-table check; a refusal becomes the command's one-line error."""
+    from cli import CommandError
+
+    try:
+        result = promote_checked(registry(), version, settings().routing_table, force=force)
+    except BundleError as exc:
+        raise CommandError(str(exc)) from None
+    if result["forced"]:
+        print(
+            f"warning: {version} is live although the routing table does not route "
+            f"{', '.join(result['unrouted_labels'])}; its cases get no department and /health "
+            "reports degraded until the table routes them",
+            file=sys.stderr,
+        )
+    return result
+
+
 def run_promote(args: argparse.Namespace) -> int:
-    return _pointer_change(registry().promote, args.version)
+    result = promote_or_refuse(args.version, args.force)
+    print_json({"live": result["live"]})
+    return 0
 
 
 def run_rollback(args: argparse.Namespace) -> int:

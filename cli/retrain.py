@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cli.common import print_json, registry
+from cli.common import print_json, registry, settings
 from cli.keys import open_store
 from training.from_store import retrain_from_store
 from triage.store.repository import record_event
@@ -28,11 +28,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--label-col", default="department", help="label column of --data")
     p.add_argument("--test-size", type=float, default=0.2)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--only-data",
+        action="store_true",
+        help="train on --data alone, not merged with the store's cases (returns still count as hard negatives)",
+    )
     p.add_argument("--promote", action="store_true", help="make the new bundle live")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="with --promote: make it live even if the routing table does not route all its labels",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from cli import CommandError
+
+    if args.only_data and not args.data:
+        raise CommandError("--only-data needs --data FILE: the labelled CSV to train on")
     store = open_store()
 
     def progress(fraction: float, message: str) -> None:
@@ -49,16 +63,22 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             promote=args.promote,
             progress=progress,
+            only_csv=args.only_data,
+            routing_table=settings().routing_table,
+            force=args.force,
         )
         with store.session(write=True) as s:
             record_event(
                 s,
                 "model_trained",
                 "cli",
-                {"version": result["version"], "promoted": args.promote},
+                {"version": result["version"], "promoted": result["promoted"]},
                 result["version"],
             )
     finally:
         store.dispose()
     print_json(result)
+    if result.get("promotion_refused"):
+        print(f"error: {result['promotion_refused']}", file=sys.stderr)
+        return 2
     return 0

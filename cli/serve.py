@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import socket
 
 from cli.common import settings
@@ -58,6 +59,34 @@ def tcp_listener(host: str, port: int) -> socket.socket:
     return sock
 
 
+def port_problem(host: str, port: int, exc: OSError) -> str:
+    """What to tell an admin whose listening socket could not be opened, naming how to fix it."""
+    where = f"{host}:{port}"
+    fix = "start it on another port with --port N or TRIAGE_PORT=N"
+    if exc.errno == errno.EADDRINUSE:
+        return f"port {port} is already in use on {host} (another triage serve, or another program); {fix}"
+    if exc.errno == errno.EACCES:
+        return f"not allowed to listen on {where} (ports below 1024 need root); {fix}"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return (
+            f"cannot listen on {where}: {host} is not an address of this machine; set --host or TRIAGE_HOST"
+        )
+    return f"cannot listen on {where}: {exc.strerror or exc}; {fix}"
+
+
+def open_listener(host: str, port: int) -> socket.socket:
+    """The listening socket, or a CommandError saying why not (a busy port, a foreign address).
+
+    Bound here rather than inside uvicorn, whose failure is a bare ``[Errno 98]`` log line.
+    """
+    from cli import CommandError
+
+    try:
+        return tcp_listener(host, port)
+    except OSError as exc:
+        raise CommandError(port_problem(host, port, exc)) from None
+
+
 def run(args: argparse.Namespace) -> int:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
@@ -75,11 +104,12 @@ def run(args: argparse.Namespace) -> int:
         http=http,
         access_log=False,  # the app writes its own access log: JSON, with request ids, PII masked
     )
+    listener = open_listener(config.host, config.port)
     if args.workers > 1:
         from cli.worker_state import shared_worker_state
 
         with shared_worker_state():  # metrics summed over workers, one rate limit per key
-            Multiprocess(config, sockets=[tcp_listener(config.host, config.port)]).run()
+            Multiprocess(config, sockets=[listener]).run()
     else:
-        uvicorn.Server(config).run()
+        uvicorn.Server(config).run(sockets=[listener])
     return 0

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
-from cli.common import print_json, registry
+from cli.common import print_json, registry, settings
+from cli.models import promote_or_refuse
+from training.balance import DEFAULT_MERGE_LABEL, handle_rare, imbalance_warning
 from training.data import load_labelled_csv
 from training.evaluate import evaluate
+from training.overlap import seen_in_training
 from training.train import train_bundle
 from triage.classifier import PetitionClassifier
 
@@ -18,7 +23,35 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--label-col", default="label", help="the column to learn (category, department …)")
     p.add_argument("--test-size", type=float, default=0.2, help="share held out for evaluation")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--min-examples",
+        type=int,
+        metavar="N",
+        help="labels with fewer than N rows are dropped or merged (--rare) instead of refused",
+    )
+    p.add_argument(
+        "--rare",
+        choices=["drop", "merge"],
+        default="drop",
+        help="with --min-examples: drop those rows, or relabel them --merge-into (default: drop)",
+    )
+    p.add_argument(
+        "--merge-into",
+        default=DEFAULT_MERGE_LABEL,
+        metavar="LABEL",
+        help=f"the label rare labels are merged into (default: {DEFAULT_MERGE_LABEL})",
+    )
     p.add_argument("--promote", action="store_true", help="make the new bundle live")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="with --promote: make it live even if the routing table does not route all its labels",
+    )
+    p.add_argument(
+        "--write-routing-stub",
+        metavar="FILE",
+        help="write a label_sets: YAML fragment for the labels the routing table does not route yet",
+    )
     p.set_defaults(func=run_train)
 
     e = sub.add_parser("evaluate", help="evaluate a model bundle on a labelled CSV")
@@ -30,7 +63,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from cli import CommandError
+
     data = load_labelled_csv(args.data, args.text_col, args.label_col)
+    rare = None
+    if args.min_examples is not None:
+        if args.min_examples < 1:
+            raise CommandError("--min-examples must be at least 1")
+        data, report = handle_rare(data, args.min_examples, args.rare, args.merge_into)
+        print(report.message(), file=sys.stderr)
+        rare = report.to_dict()
+    if warning := imbalance_warning(data.labels):
+        print(f"warning: {warning}", file=sys.stderr)
     bundle = train_bundle(
         data,
         registry(),
@@ -38,9 +82,13 @@ def run_train(args: argparse.Namespace) -> int:
         text_cols=args.text_col.split(","),
         test_size=args.test_size,
         seed=args.seed,
-        promote=args.promote,
+        rare=rare,
     )
     meta = bundle.metadata
+    if args.write_routing_stub:
+        write_stub(args.write_routing_stub, meta["labels"], args.label_col)
+    if args.promote:  # after the stub: a refused promotion still leaves the admin the entries to fill
+        promote_or_refuse(bundle.version, args.force)
     print_json(
         {
             "version": bundle.version,
@@ -51,9 +99,28 @@ def run_train(args: argparse.Namespace) -> int:
             "accuracy": meta["accuracy"],
             "abstain": meta["abstain"]["test"],
             "fit_seconds": meta["fit_seconds"],
+            "warnings": meta["warnings"],
+            **({"rare_labels": rare} if rare else {}),
         }
     )
     return 0
+
+
+def write_stub(path: str, labels: list[str], label_col: str) -> None:
+    """Write the routing-table entries the new labels need, or say that none are needed."""
+    from training.promotion import TableUnavailable, read_table, routing_stub, unrouted_labels
+    from triage.atomic import atomic_write_bytes
+
+    try:
+        table = read_table(settings().routing_table)
+    except TableUnavailable as exc:
+        print(f"warning: {exc}; the stub lists every label", file=sys.stderr)
+        table = None
+    if table is not None and not unrouted_labels(labels, table):
+        print(f"routing table {table.source} routes every label; no stub written", file=sys.stderr)
+        return
+    atomic_write_bytes(Path(path), routing_stub(labels, table, label_col).encode("utf-8"))
+    print(f"wrote routing-table stub {path}: fill in each TODO department", file=sys.stderr)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -69,5 +136,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
     except UnknownVersion as exc:
         raise CommandError(str(exc)) from None
     data = load_labelled_csv(args.data, args.text_col, args.label_col)
-    print_json({"version": version, **evaluate(model, data.texts, data.labels)})
+    seen = seen_in_training(reg.model_path(version).parent, data.texts)
+    if seen:
+        print(
+            f"warning: {seen} of {len(data)} rows were in the training data of {version}: "
+            "the figures are optimistic; evaluate on rows the model has not seen",
+            file=sys.stderr,
+        )
+    elif seen is None:
+        print(f"note: {version} kept no record of its training rows; overlap not checked", file=sys.stderr)
+    print_json({"version": version, "seen_in_training": seen, **evaluate(model, data.texts, data.labels)})
     return 0

@@ -141,12 +141,33 @@ def test_sign_in_refuses_a_wrong_key_and_a_platform_key_and_keeps_the_staff_key(
     page.fill("#signin-key", server["staff"])
     page.click("#signin-form button[type=submit]")
     page.wait_for_selector("#main:not([hidden])")
-    page.goto(server["base"] + "/supervisor")  # the key lives in the tab's sessionStorage
+    page.goto(server["base"] + "/supervisor")  # the key lives in the browser's localStorage
     page.wait_for_selector("#main:not([hidden])")
     assert not page.is_visible("#signin")
     page.click("#signout")
     page.wait_for_selector("#signin:not([hidden])")
-    assert page.evaluate("sessionStorage.length") == 0
+    assert page.evaluate("localStorage.length + sessionStorage.length") == 0
+
+
+def test_a_new_tab_is_signed_in_until_the_sign_in_expires(page, server):
+    sign_in(page, server["base"], server["staff"], "/")
+    tab = page.context.new_page()  # a new tab of the same browser
+    tab.goto(server["base"] + "/supervisor")
+    tab.wait_for_selector("#main:not([hidden])")
+    assert not tab.is_visible("#signin")
+    hours = tab.evaluate(
+        "(JSON.parse(localStorage.getItem('triage.staffKey')).expires - Date.now()) / 3600000"
+    )
+    assert 7.9 < hours <= 8
+    # past its expiry the key is forgotten: the next page asks for it again
+    tab.evaluate(
+        "key => localStorage.setItem('triage.staffKey', JSON.stringify({key: key, expires: Date.now() - 1000}))",
+        server["staff"],
+    )
+    tab.goto(server["base"] + "/")
+    tab.wait_for_selector("#signin:not([hidden])")
+    assert not tab.is_visible("#main") and tab.evaluate("localStorage.getItem('triage.staffKey')") is None
+    tab.close()
 
 
 # -- the whole flow ----------------------------------------------------------------------------
@@ -362,9 +383,35 @@ def test_a_change_made_meanwhile_by_someone_else_is_not_overwritten(page, server
     assert r.status_code == 200
     page.click("#accept-routing")
     page.wait_for_selector("#toast:has-text('冲突')")
+    assert not re.search("[A-Za-z]", page.inner_text("#toast"))  # the API's English is translated
     page.wait_for_selector("#history li[data-kind=routing_overridden]")  # reloaded: the other change shows
     stored = api_get(server, f"/cases/{case['id']}")
     assert stored["department"] == "住建局" and stored["routing_state"] == "overridden"
+
+
+def test_api_errors_read_in_chinese_on_the_page(page, server):
+    page.goto(server["base"] + "/")
+    said = page.evaluate(
+        """() => {
+          const T = window.Triage, E = (status, detail) => T.errorText(new T.ApiError(status, detail));
+          return [
+            E(409, "case 3 is closed: its reply was sent at 2026-01-01"),
+            E(422, [{loc: ["body", "reason"], msg: "String should have at most 2000 characters"}]),
+            E(404, "no case with id 12"),
+            E(0, "Failed to fetch"),
+            E(422, "a message the page does not know"),
+          ];
+        }"""
+    )
+    assert said[:4] == [
+        "冲突：案件已办结，答复已发送，不能再修改。",
+        "输入有误：理由：不能超过 2000 个字",
+        "没有编号为 12 的案件。",
+        "无法连接服务器，请检查网络后重试。",
+    ]
+    assert (
+        said[4] == "输入有误（服务器说明：a message the page does not know）"
+    )  # unknown: marked as the server's
 
 
 def test_an_expired_key_asks_to_sign_in_again_and_the_page_carries_on(page, server):
@@ -376,7 +423,9 @@ def test_an_expired_key_asks_to_sign_in_again_and_the_page_carries_on(page, serv
     )
     sign_in(page, server["base"], server["staff"], f"/case/{case['id']}")
     page.wait_for_selector("#accept-routing:visible")
-    page.evaluate("sessionStorage.setItem('triage.staffKey', 'tk_revoked_key')")  # as if revoked
+    page.evaluate(  # as if revoked
+        "localStorage.setItem('triage.staffKey', JSON.stringify({key: 'tk_revoked_key', expires: Date.now() + 60000}))"
+    )
     page.click("#accept-routing")
     page.wait_for_selector("#signin-error:has-text('登录已失效')")
     assert api_get(server, f"/cases/{case['id']}")["routing_state"] == "suggested"
@@ -443,6 +492,12 @@ def test_supervisor_view_tables_charts_and_hot_topics(page, server):
     assert shown == [d["department"] for d in stats]
     for d in stats:
         assert stats_row(page, d["department"])["volume"] == str(d["volume"])
+    # the 合计 row is the server's count of every case (departments + 待分派), not a sum of the rows shown
+    figures = api_get(server, "/stats")
+    total_cells = page.locator("#stats tfoot tr").last.locator("th").all_inner_texts()
+    assert total_cells[0] == "合计" and total_cells[1] == str(figures["total"]["volume"])
+    listed = api_get(server, "/cases?status=new,assigned,returned,closed&limit=1")["total"]
+    assert figures["total"]["volume"] == listed
     # one bar per department in each chart, labelled with the department
     for chart in ("#chart-volume", "#chart-unchanged", "#chart-hours"):
         labels = page.locator(f"{chart} svg text.label").evaluate_all("ts => ts.map(t => t.textContent)")

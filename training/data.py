@@ -52,7 +52,8 @@ class LabelledData:
             listed = ", ".join(f"{label!r} ({n})" for label, n in sorted(rare.items()))
             raise DataError(
                 self.source,
-                f"each label needs at least {min_per_label} examples to train and evaluate; too few for {listed}",
+                f"each label needs at least {min_per_label} examples to train and evaluate; too few for {listed} "
+                f"(triage train --min-examples {min_per_label} --rare drop|merge drops or merges them)",
             )
 
 

@@ -18,12 +18,14 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 
-from training.bundles import ModelRegistry
+from training.bundles import BundleError, ModelRegistry
 from training.data import LabelledData, load_labelled_csv
 from training.evaluate import evaluate
+from training.promotion import promote_checked
 from training.train import split, train_bundle
 from triage.classifier import PetitionClassifier
 from triage.csvio import DataError
+from triage.routing.table import RoutingTable
 from triage.store.engine import Store
 from triage.store.models import ACCEPTED, OVERRIDDEN, Case, Routing
 from triage.text import petition_text
@@ -43,8 +45,15 @@ def load_store_data(
     csv_path: str | Path | None = None,
     text_cols: str | Sequence[str] = "title,body",
     label_col: str = "department",
+    only_csv: bool = False,
 ) -> StoreData:
-    """Labelled petitions from the store's final routings, plus an optional labelled CSV."""
+    """Labelled petitions from the store's final routings, plus an optional labelled CSV.
+
+    `only_csv` trains on the CSV alone (a clean export replacing the history, say); the store's
+    returns are still read as hard negatives, since they describe the same departments.
+    """
+    if only_csv and csv_path is None:
+        raise DataError("case store", "training on the uploaded CSV alone needs a CSV")
     texts: list[str] = []
     labels: list[str] = []
     rows: list[int] = []
@@ -56,7 +65,7 @@ def load_store_data(
             .order_by(Case.id)
             .execution_options(yield_per=5000)
         )
-        for case_id, title, body, department in session.execute(query):
+        for case_id, title, body, department in [] if only_csv else session.execute(query):
             text = petition_text(title, body)
             if text.strip():
                 texts.append(text)
@@ -77,7 +86,7 @@ def load_store_data(
         labels += extra.labels
         rows += [-n for n in extra.rows]  # negative numbers: CSV rows, positive: case ids
         from_csv = len(extra)
-    source = "case store" + (f" + {csv_path}" if csv_path else "")
+    source = str(csv_path) if only_csv else "case store" + (f" + {csv_path}" if csv_path else "")
     if not texts:
         raise DataError(
             source, "no labelled cases: accept or override some routings first, or upload a labelled CSV"
@@ -114,16 +123,22 @@ def retrain_from_store(
     seed: int = 0,
     promote: bool = False,
     progress: Progress | None = None,
+    only_csv: bool = False,
+    routing_table: RoutingTable | Path | str | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Train a new bundle and compare it with the live model on the same held-out split.
 
     The bundle is written atomically and only promoted when asked, after everything succeeded;
-    any failure leaves the models directory and the live pointer as they were.
+    any failure leaves the models directory and the live pointer as they were. Promotion goes
+    through the routing-table check (training.promotion): a bundle whose labels the table does
+    not route is kept but not made live (`promoted: false` and `promotion_refused` say why)
+    unless `force`.
     """
     report = progress or (lambda _f, _m: None)
     started = time.perf_counter()
     report(0.05, "loading labelled cases")
-    loaded = load_store_data(store, csv_path, text_cols, label_col)
+    loaded = load_store_data(store, csv_path, text_cols, label_col, only_csv=only_csv)
     loaded.data.validate()
     _, x_test, _, y_test = split(loaded.data, test_size, seed)
     report(0.2, f"training on {len(loaded.data)} petitions")
@@ -158,12 +173,22 @@ def retrain_from_store(
         )
     else:
         comparison["live"] = None
+    promotion: dict[str, Any] = {}
     if promote:
-        registry.promote(bundle.version)
+        try:
+            promotion = promote_checked(registry, bundle.version, routing_table, force=force)
+        except BundleError as exc:
+            promotion = {"refused": str(exc)}
     report(1.0, "done")
     return {
         "version": bundle.version,
-        "promoted": promote,
+        "promoted": "live" in promotion,
+        **({"promotion_refused": promotion["refused"]} if "refused" in promotion else {}),
+        **(
+            {"forced": True, "unrouted_labels": promotion["unrouted_labels"]}
+            if promotion.get("forced")
+            else {}
+        ),
         "data": loaded.counts,
         "labels": bundle.metadata["labels"],
         "held_out": len(y_test),

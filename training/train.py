@@ -14,9 +14,11 @@ from typing import Any
 
 from sklearn.model_selection import train_test_split
 
+from training.balance import imbalance_warning
 from training.bundles import BundleInfo, ModelRegistry, new_version
 from training.data import LabelledData
 from training.evaluate import evaluate
+from training.overlap import TRAIN_HASHES_FILE, write_hashes
 from triage.classifier import PetitionClassifier
 
 LIBRARIES = ("scikit-learn", "numpy", "scipy", "jieba", "rjieba", "opencc", "joblib")
@@ -56,8 +58,13 @@ def train_bundle(
     seed: int = 0,
     promote: bool = False,
     params: dict[str, Any] | None = None,
+    rare: dict[str, Any] | None = None,
 ) -> BundleInfo:
-    """Train on `data` and write a bundle; nothing on disk changes if any step fails."""
+    """Train on `data` and write a bundle; nothing on disk changes if any step fails.
+
+    The bundle keeps the hashes of the texts it was fitted on (training.overlap), its imbalance
+    warning if any, and `rare` (what was dropped or merged before training, training.balance).
+    """
     data.validate()
     started = time.perf_counter()
     x_train, x_test, y_train, y_test = split(data, test_size, seed)
@@ -93,10 +100,18 @@ def train_bundle(
         },
         "params": {k: list(v) if isinstance(v, tuple) else v for k, v in model.get_params().items()},
         "data_hash": data_hash,
+        "train_hashes": {"file": TRAIN_HASHES_FILE, "rows": len(x_train)},
+        "warnings": [w for w in (imbalance_warning(data.labels),) if w],
+        **({"rare_labels": rare} if rare else {}),
         "fit_seconds": round(fit_seconds, 2),
         "libraries": library_versions(),
     }
-    bundle = registry.write_bundle(new_version(data_hash), model.save, metadata)
+
+    def save(path) -> None:
+        model.save(path)
+        write_hashes(path.parent / TRAIN_HASHES_FILE, x_train)
+
+    bundle = registry.write_bundle(new_version(data_hash), save, metadata)
     if promote:
         registry.promote(bundle.version)
     return bundle

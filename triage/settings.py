@@ -1,22 +1,56 @@
 """Configuration from environment variables (prefix ``TRIAGE_``) or a ``.env`` file.
 
 The defaults need nothing: a SQLite file for the case store, models under ``models/``,
-127.0.0.1:8000. Every entry point reads settings through `get_settings` so tests can point a
+127.0.0.1:8000. The default store and models paths resolve against the project home (``TRIAGE_HOME``,
+else the checkout holding ``pyproject.toml`` beside the package), never the current directory: a
+command run from another folder must not silently create a second, empty ``./data/triage.db``. Every entry point reads settings through `get_settings` so tests can point a
 whole app at a temporary directory by setting environment variables.
 """
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TRIAGE_", env_file=".env", extra="ignore")
+def project_home() -> Path:
+    """Where the default ``data/`` and ``models/`` live: TRIAGE_HOME, else the checkout, else cwd.
 
-    models_dir: Path = Path("models")
-    database_url: str = "sqlite:///data/triage.db"
+    The checkout is the package's parent when it holds ``pyproject.toml`` (a clone, an editable
+    install); an installed wheel has no checkout, so it falls back to the current directory.
+    """
+    if home := os.environ.get("TRIAGE_HOME"):
+        return Path(home).expanduser().resolve()
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file():
+        return checkout
+    return Path.cwd()
+
+
+def mask_url(url: str) -> str:
+    """A database URL fit for printing: the password (``user:secret@``) replaced by ``***``."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def store_description(url: str) -> str:
+    """The store a command uses, in words: the SQLite file's absolute path or the masked URL."""
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        return f"SQLite {Path(path).resolve() if path and path != ':memory:' else path}"
+    return mask_url(url)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TRIAGE_", env_file=(project_home() / ".env", ".env"), extra="ignore"
+    )
+
+    models_dir: Path = Field(default_factory=lambda: project_home() / "models")
+    database_url: str = Field(default_factory=lambda: f"sqlite:///{project_home() / 'data' / 'triage.db'}")
     host: str = "127.0.0.1"
     port: int = 8000
     max_batch_items: int = 1000

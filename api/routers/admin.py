@@ -3,7 +3,8 @@
 `POST /admin/retrain` answers at once with a job id (202); the job trains on the store's final
 routings (plus an optional uploaded labelled CSV) and compares the new model with the live one
 on the same held-out split. Nothing becomes live unless asked (`promote=true`) or until an admin
-promotes the version; every promotion and rollback is recorded in the audit trail.
+promotes the version; every promotion and rollback is recorded in the audit trail. A version
+whose labels the routing table does not route is refused (409, naming them) unless `force`.
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile, status
+from fastapi import APIRouter, Body, File, Form, HTTPException, Request, UploadFile, status
+from pydantic import BaseModel, Field
 
 from api.auth import actor
-from training.bundles import BundleError
+from training.bundles import BundleError, UnknownVersion
 from training.data import load_labelled_csv
 from training.from_store import retrain_from_store
+from training.promotion import promote_checked
 from triage.csvio import DataError
+from triage.routing.table import RoutingTable
 from triage.store.repository import record_event
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -53,8 +57,19 @@ def retrain(
     test_size: Annotated[float, Form(gt=0, lt=0.9)] = 0.2,
     seed: Annotated[int, Form()] = 0,
     promote: Annotated[bool, Form()] = False,
+    only_upload: Annotated[
+        bool, Form(description="train on the uploaded CSV alone, not merged with the store's cases")
+    ] = False,
+    force: Annotated[
+        bool, Form(description="with promote: go live even if the routing table does not route every label")
+    ] = False,
 ) -> dict[str, Any]:
     state = request.app.state
+    if only_upload and (file is None or not file.filename):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            "only_upload=true needs a file: the labelled CSV to train on",
+        )
     csv_path = None
     if file is not None and file.filename:
         csv_path = _save_upload(file, state.settings.max_request_bytes * 20)
@@ -73,6 +88,8 @@ def retrain(
         "test_size": test_size,
         "seed": seed,
         "promote": promote,
+        "only_upload": only_upload,
+        "force": force,
     }
     store, registry, live = state.store, state.registry, state.live_model
 
@@ -88,6 +105,9 @@ def retrain(
                 seed=seed,
                 promote=promote,
                 progress=progress,
+                only_csv=only_upload,
+                routing_table=_routing_table(state),
+                force=force,
             )
         except DataError as exc:  # name the uploaded file, not where the server kept it
             if csv_path is None:
@@ -103,10 +123,10 @@ def retrain(
                 s,
                 "model_trained",
                 params.get("actor"),
-                {"version": result["version"], "promoted": promote},
+                {"version": result["version"], "promoted": result["promoted"]},
                 result["version"],
             )
-        if promote:
+        if result["promoted"]:
             live.refresh()
         return result
 
@@ -125,24 +145,57 @@ def job_status(job_id: str, request: Request) -> dict[str, Any]:
     return request.app.state.jobs.get(job_id)
 
 
-def _pointer_change(request: Request, kind: str, change) -> dict[str, Any]:
+def _pointer_change(request: Request, kind: str, change, extra=lambda: {}) -> dict[str, Any]:
     registry = request.app.state.registry
     before = registry.live_version()
     try:
         version = change()
     except BundleError as exc:
         raise HTTPException(
-            status.HTTP_404_NOT_FOUND if "unknown" in str(exc) else status.HTTP_409_CONFLICT, str(exc)
+            status.HTTP_404_NOT_FOUND if isinstance(exc, UnknownVersion) else status.HTTP_409_CONFLICT,
+            str(exc),
         ) from None
     request.app.state.live_model.refresh()
     with request.app.state.store.session(write=True) as s:
-        record_event(s, kind, actor(request), {"from": before, "to": version}, version)
+        record_event(s, kind, actor(request), {"from": before, "to": version, **extra()}, version)
     return {"live": version, "previous": before}
 
 
-@router.post("/models/{version}/promote", summary="Make a model version live")
-def promote(version: str, request: Request) -> dict[str, Any]:
-    return _pointer_change(request, "model_promoted", lambda: request.app.state.registry.promote(version))
+def _routing_table(state: Any) -> RoutingTable | None:
+    """The routing table in use, for the promotion check; None when routing is not set up."""
+    routing = getattr(state, "routing", None)
+    return routing.table if routing is not None else None
+
+
+class PromoteIn(BaseModel):
+    force: bool = Field(
+        default=False,
+        description="make it live even if the routing table does not route all its labels; "
+        "/health then reports degraded until the table routes them",
+    )
+
+
+@router.post(
+    "/models/{version}/promote",
+    summary="Make a model version live (409 naming the labels the routing table does not route, unless force)",
+)
+def promote(
+    version: str, request: Request, payload: Annotated[PromoteIn | None, Body()] = None
+) -> dict[str, Any]:
+    force = bool(payload and payload.force)
+    state = request.app.state
+    checked: dict[str, Any] = {}
+
+    def change() -> str:
+        checked.update(promote_checked(state.registry, version, _routing_table(state), force=force))
+        return checked["live"]
+
+    result = _pointer_change(
+        request, "model_promoted", change, extra=lambda: {"forced": checked.get("forced")}
+    )
+    if checked.get("forced"):
+        result |= {"forced": True, "unrouted_labels": checked["unrouted_labels"]}
+    return result
 
 
 @router.post("/models/rollback", summary="Return to the previous live model")

@@ -2,7 +2,9 @@
 
 `unchanged_share` is live routing accuracy: of the closed cases, the share whose final
 department is the one the model suggested. `revise_share` is the share of closed cases whose
-reply the quality check flagged (sent after revision or with a confirmed reason).
+reply went out flagged (sent with a confirmed reason); refused attempts do not count.
+`unassigned` is the row of cases with no department yet (null when there are none) and `total`
+the row of every case: the departments plus `unassigned` add up to it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from triage.store.clock import iso, now
-from triage.store.repository import department_stats
+from triage.store.repository import case_stats
 
 router = APIRouter(tags=["cases"])
 
@@ -23,5 +25,12 @@ router = APIRouter(tags=["cases"])
 def stats(request: Request) -> dict[str, Any]:
     at = now()
     with request.app.state.store.session() as s:
-        rows = department_stats(s, at)
-    return {"at": iso(at), "departments": rows}
+        figures = case_stats(s, at)
+    rows = figures["rows"]
+    unassigned = next((r for r in rows if r["department"] is None), None)
+    return {
+        "at": iso(at),
+        "departments": [r for r in rows if r["department"] is not None],
+        "unassigned": unassigned,
+        "total": figures["total"],
+    }

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from api.deps import get_live, get_registry
 from api.live_model import LiveModel, NoLiveModel
 from training.bundles import ModelRegistry
+from training.promotion import routing_gaps
 
 router = APIRouter(tags=["system"])
 
@@ -41,24 +42,42 @@ def _request_type_model(request: Request) -> dict[str, Any]:
         return {"status": "missing", "error": str(exc)}
 
 
+def _routing_agreement(request: Request, loaded: Any | None) -> dict[str, Any]:
+    """Whether the routing table routes every label of the live model (see training.promotion)."""
+    routing = getattr(request.app.state, "routing", None)
+    table = routing.table if routing is not None else None
+    if table is None or loaded is None:
+        return {"status": "not checked"}
+    gaps = routing_gaps([str(label) for label in loaded.model.classes_], table)
+    return {"status": "ok"} if gaps is None else {"status": "unrouted_labels", **gaps}
+
+
 @router.get("/health", summary="Service, model and database state")
 def health(
     request: Request, response: Response, live: Annotated[LiveModel, Depends(get_live)]
 ) -> dict[str, Any]:
-    """200 when both the model and the database are usable; 503 naming which one is not."""
+    """200 when both the model and the database are usable; 503 naming which one is not.
+
+    A live model with labels the routing table does not route (promoted with force) still
+    serves, so the answer stays 200, but `status` is "degraded" and `routing.error` says why:
+    its cases get no department until the table routes them.
+    """
+    loaded = None
     try:
         loaded = live.get()
         model = {"status": "ok", "version": loaded.version}
     except NoLiveModel as exc:
         model = {"status": "missing", "error": str(exc)}
     database = _database(request)
+    routing = _routing_agreement(request, loaded)
     healthy = model["status"] == "ok" and database["status"] in ("ok", "not configured")
     if not healthy:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     return {
-        "status": "ok" if healthy else "degraded",
+        "status": "ok" if healthy and routing["status"] != "unrouted_labels" else "degraded",
         "model": model,
         "database": database,
+        "routing": routing,
         "request_type_model": _request_type_model(request),
     }
 

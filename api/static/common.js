@@ -6,14 +6,31 @@
 
 (function () {
   const KEY = "triage.staffKey";
+  // The sign-in is kept in localStorage, so a new tab of the same browser is signed in too, with
+  // an expiry: after SIGN_IN_HOURS the key must be typed again; signing out clears it.
+  const SIGN_IN_HOURS = 8;
   const T = (window.Triage = window.Triage || {});
   T.pages = T.pages || {};
 
   // -- the key ----------------------------------------------------------------------------------
 
   T.key = function () {
-    return sessionStorage.getItem(KEY);
+    let saved = null;
+    try {
+      saved = JSON.parse(localStorage.getItem(KEY) || "null");
+    } catch (e) {
+      saved = null;
+    }
+    if (!saved || typeof saved.key !== "string" || !(saved.expires > Date.now())) {
+      localStorage.removeItem(KEY);
+      return null;
+    }
+    return saved.key;
   };
+
+  function remember(key) {
+    localStorage.setItem(KEY, JSON.stringify({ key: key, expires: Date.now() + SIGN_IN_HOURS * 3600 * 1000 }));
+  }
 
   class ApiError extends Error {
     constructor(status, detail) {
@@ -43,14 +60,67 @@
     403: "没有权限",
     404: "未找到",
     409: "冲突（案件已被他人修改或已办结，请刷新）",
+    413: "内容过大",
     422: "输入有误",
+    429: "请求过于频繁，请稍后再试",
     503: "服务暂不可用",
   };
 
+  // The API's errors are English (for scripts and logs); the page speaks Chinese. Known messages
+  // are translated here; an unknown one is shown after the Chinese prefix, marked as the
+  // server's own words, so no sentence on the page mixes the two languages.
+  const KNOWN = [
+    [/^case \d+ changed since you read it/, () => "冲突：案件已被他人修改，请刷新页面后重试。"],
+    [/^case \d+ is closed/, () => "冲突：案件已办结，答复已发送，不能再修改。"],
+    [/^no case with id (\d+)/, (m) => "没有编号为 " + m[1] + " 的案件。"],
+    [/^override needs a department/, () => "改派需要选择部门。"],
+    [/^override needs a reason/, () => "改派需要填写理由。"],
+    [/^a return needs the reason/, () => "退单需要填写理由。"],
+    [/has no department to return from/, () => "案件尚未分派部门，无法退单。"],
+    [/^(reply )?text is empty|^reply text is empty/, () => "答复内容为空。"],
+    [/route it before sending the reply/, () => "请先确认或改派部门，再发送答复。"],
+    [/^the quality check asks for revision/, () => "质量检查建议修改：请按提示修改，或写明理由后确认发送。"],
+    [/^the answer library is not loaded/, () => "答复库尚未加载，请稍后再试。"],
+    [/^unknown department '([^']*)'/, (m) => "“" + m[1] + "”不是路由表中的部门。"],
+    [/^rate limit/i, () => "请求过于频繁，请稍后再试。"],
+  ];
+  const FIELD = {
+    text: "答复内容", reason: "理由", confirm_reason: "确认理由", department: "部门", title: "标题",
+    body: "内容", question: "问题", answer: "答复", keywords: "关键词", version: "版本",
+  };
+  const RULE = [
+    [/^Field required/, () => "必须填写"],
+    [/at most (\d+) characters?/, (m) => "不能超过 " + m[1] + " 个字"],
+    [/at least (\d+) characters?/, (m) => "至少需要 " + m[1] + " 个字"],
+  ];
+
+  function match(table, text) {
+    for (const [pattern, say] of table) {
+      const m = pattern.exec(text);
+      if (m) return say(m);
+    }
+    return null;
+  }
+
+  // A validation error list from pydantic, in Chinese: "理由：不能超过 2000 个字".
+  function validationText(list) {
+    return list
+      .map((d) => {
+        const field = ((d && d.loc) || []).slice(1).join(".");
+        return (FIELD[field] || field || "输入") + "：" + (match(RULE, (d && d.msg) || "") || "格式不正确");
+      })
+      .join("；");
+  }
+
   T.errorText = function (err) {
-    if (!(err instanceof ApiError)) return String(err && err.message ? err.message : err);
+    if (!(err instanceof ApiError)) return "页面出错：" + String(err && err.message ? err.message : err);
+    if (err.status === 0) return "无法连接服务器，请检查网络后重试。";
     const prefix = PREFIX[err.status] || "出错（HTTP " + err.status + "）";
-    return err.message ? prefix + "：" + err.message : prefix;
+    if (Array.isArray(err.detail)) return prefix + "：" + validationText(err.detail);
+    const said = T.describe(err.detail);
+    const known = said ? match(KNOWN, said) : null;
+    if (known) return known;
+    return said ? prefix + "（服务器说明：" + said + "）" : prefix + "。";
   };
 
   // One call to the API with the signed-in key. A 401 means the key stopped working (revoked, or
@@ -210,7 +280,8 @@
   }
 
   function signOut(message) {
-    sessionStorage.removeItem(KEY);
+    localStorage.removeItem(KEY);
+    sessionStorage.removeItem(KEY); // where earlier versions kept it
     showSignIn(message);
   }
   T.signOut = signOut;
@@ -226,11 +297,37 @@
     if (resp.status === 401) return "密钥无效或已停用。";
     if (resp.status === 403) return "这个密钥没有办件权限：请使用工作人员（staff）或管理员密钥。";
     if (!resp.ok) return "登录失败（HTTP " + resp.status + "）。";
-    sessionStorage.setItem(KEY, key);
+    remember(key);
     return null;
   }
 
+  // A warning over every page when /health reports the live model and the routing table at odds
+  // (a model promoted with --force): the clerk must then route those cases by hand.
+  async function checkService() {
+    const box = T.byId("service-warning");
+    let data = null;
+    try {
+      const resp = await fetch("/health", { cache: "no-store" });
+      data = await resp.json();
+    } catch (e) {
+      return;
+    }
+    const routing = (data && data.routing) || {};
+    if (routing.status === "unrouted_labels") {
+      box.textContent =
+        "注意：当前启用的分类模型有 " + routing.missing_labels.length + " 个类别（" + routing.missing_labels.join("、") +
+        "）在路由表中没有对应的承办部门，这些新案件不会自动分派，请人工分派，并请管理员更新路由表或回滚模型。";
+      box.hidden = false;
+    } else if (data && data.model && data.model.status !== "ok") {
+      box.textContent = "注意：当前没有可用的分类模型，新案件不会自动分派，请管理员训练或启用模型。";
+      box.hidden = false;
+    } else {
+      box.hidden = true;
+    }
+  }
+
   function start() {
+    checkService();
     T.byId("signin").hidden = true;
     T.byId("main").hidden = false;
     T.byId("who").hidden = false;

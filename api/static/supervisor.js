@@ -10,22 +10,6 @@
     return x === null || x === undefined ? "—" : digits ? Number(x).toFixed(digits) : String(x);
   }
 
-  function totals(rows) {
-    const sum = (name) => rows.reduce((acc, r) => acc + (r[name] || 0), 0);
-    const closed = sum("closed");
-    const weighted = (name) => (closed ? rows.reduce((acc, r) => acc + (r[name] || 0) * (r.closed || 0), 0) / closed : null);
-    return {
-      department: "合计",
-      volume: sum("volume"),
-      overdue: sum("overdue"),
-      closed: closed,
-      replied_late: sum("replied_late"),
-      median_hours_to_reply: null,
-      unchanged_share: weighted("unchanged_share"),
-      revise_share: weighted("revise_share"),
-    };
-  }
-
   function statsRow(r, tag) {
     const cell = (text, cls) => T.el(tag, { class: cls || null, text: text });
     return T.el(
@@ -57,8 +41,11 @@
     const body = T.clear(document.querySelector("#stats tbody"));
     for (const r of rows) body.append(statsRow(r, "td"));
     if (!rows.length) body.append(T.el("tr", {}, T.el("td", { colspan: 8, class: "muted", text: "还没有案件。" })));
+    // The server's own rows: cases nobody has routed yet, and the total of every case, so that
+    // the column sums and the case count always agree.
     const foot = T.clear(document.querySelector("#stats tfoot"));
-    if (rows.length > 1) foot.append(statsRow(totals(rows), "th"));
+    if (data.unassigned) foot.append(statsRow(Object.assign({}, data.unassigned, { department: "待分派" }), "th"));
+    if (data.total && data.total.volume) foot.append(statsRow(Object.assign({}, data.total, { department: "合计" }), "th"));
 
     T.charts.bars(
       $("chart-volume"),

@@ -41,6 +41,9 @@ class Department:
     parent: str | None = None
     district: str | None = None
     forward_to: str | None = None
+    # Other names the department goes by in exports (承办单位 such as 顺义区分中心): imported
+    # history under an alias is stored under this department (see `department_named`).
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,14 @@ class RoutingTable:
             if department in seen:  # impossible after validation; a guard, not a feature
                 break
         return department
+
+    def department_named(self, name: str) -> str | None:
+        """The department that handles what `name` names now: a department (its `forward_to`
+        followed) or one of a department's `aliases`; None for a name the table does not know."""
+        name = name.strip()
+        if name not in self.departments:
+            name = next((d.name for d in self.departments.values() if name in d.aliases), "")
+        return self.resolve(name) if name else None
 
     def request_type(self, value: str) -> str:
         """The canonical request type of `value` (aliases such as 建言 → 建议), or ValueError."""
@@ -327,7 +338,7 @@ class _Builder:
         return out
 
     DEPARTMENT_FIELDS = frozenset(
-        {"full_name", "contact", "calendar", "deadlines", "parent", "district", "forward_to"}
+        {"full_name", "contact", "calendar", "deadlines", "parent", "district", "forward_to", "aliases"}
     )
 
     def departments(
@@ -365,7 +376,17 @@ class _Builder:
                 parent=_opt(spec.get("parent")),
                 district=_opt(spec.get("district")),
                 forward_to=_opt(spec.get("forward_to")),
+                aliases=self.strings(spec.get("aliases"), *path, "aliases"),
             )
+        owner: dict[str, str] = {}
+        for name, dept in out.items():
+            for alias in dept.aliases:
+                if alias in out or alias in owner:
+                    other = "a department" if alias in out else f"an alias of {owner[alias]!r}"
+                    raise self.fail(
+                        f"alias {alias!r} of {name!r} is already {other}", "departments", name, "aliases"
+                    )
+                owner[alias] = name
         for name, dept in out.items():
             for link in ("parent", "forward_to"):
                 target = getattr(dept, link)

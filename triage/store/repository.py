@@ -510,18 +510,23 @@ def record_event(
 
 def department_stats(session: Session, at: datetime | None = None) -> list[dict[str, Any]]:
     """Per department: volume, open overdue, median hours to reply, live routing accuracy, flagged share."""
+    return [row for row in case_stats(session, at)["rows"] if row["department"] is not None]
+
+
+def case_stats(session: Session, at: datetime | None = None) -> dict[str, Any]:
+    """The supervisor's figures: one row per department, one for cases with none, and the total.
+
+    Every case is counted in exactly one row (cases the model abstained on and nobody has routed
+    yet have no department: their row is `department: None`), so the rows add up to `total`.
+    `revise_share` counts sent replies only: a refused send that the clerk then revised into a
+    clean reply is the quality check doing its job, not a reply that went out flagged.
+    """
     at = at or clock_now()
-    volume = dict(
-        session.execute(
-            select(Case.department, func.count())
-            .where(Case.department.is_not(None))
-            .group_by(Case.department)
-        ).all()
-    )
+    volume = dict(session.execute(select(Case.department, func.count()).group_by(Case.department)).all())
     overdue = dict(
         session.execute(
             select(Case.department, func.count())
-            .where(Case.department.is_not(None), Case.status.in_(OPEN_STATUSES), Case.due_at < at)
+            .where(Case.status.in_(OPEN_STATUSES), Case.due_at < at)
             .group_by(Case.department)
         ).all()
     )
@@ -532,34 +537,41 @@ def department_stats(session: Session, at: datetime | None = None) -> list[dict[
     ).all()
     flagged_ids = set(
         session.scalars(
-            select(Reply.case_id)
-            .where(Reply.kind.in_(("refused", "final")), Reply.flagged.is_(True))
-            .distinct()
+            select(Reply.case_id).where(Reply.kind == "final", Reply.flagged.is_(True)).distinct()
         )
     )
-    per: dict[str, dict[str, list]] = defaultdict(
-        lambda: {"hours": [], "unchanged": [], "flagged": [], "late": []}
-    )
+
+    def bucket() -> dict[str, list]:
+        return {"hours": [], "unchanged": [], "flagged": [], "late": []}
+
+    per: dict[str | None, dict[str, list]] = defaultdict(bucket)
     for case_id, dept, received, closed_at, suggested, due in closed:
-        bucket = per[dept or ""]
-        bucket["hours"].append(max((closed_at - received).total_seconds(), 0) / 3600)
-        bucket["unchanged"].append(suggested == dept)
-        bucket["flagged"].append(case_id in flagged_ids)
-        bucket["late"].append(closed_at > due)
-    out = []
-    for dept in sorted(set(volume) | {d for d in per if d}):
-        b = per.get(dept, {"hours": [], "unchanged": [], "flagged": [], "late": []})
+        b = per[dept]
+        b["hours"].append(max((closed_at - received).total_seconds(), 0) / 3600)
+        b["unchanged"].append(suggested == dept)
+        b["flagged"].append(case_id in flagged_ids)
+        b["late"].append(closed_at > due)
+
+    def row(dept: str | None, n_volume: int, n_overdue: int, b: dict[str, list]) -> dict[str, Any]:
         n = len(b["hours"])
-        out.append(
-            {
-                "department": dept,
-                "volume": int(volume.get(dept, 0)),
-                "overdue": int(overdue.get(dept, 0)),
-                "closed": n,
-                "replied_late": sum(b["late"]),
-                "median_hours_to_reply": round(statistics.median(b["hours"]), 2) if n else None,
-                "unchanged_share": round(sum(b["unchanged"]) / n, 4) if n else None,
-                "revise_share": round(sum(b["flagged"]) / n, 4) if n else None,
-            }
-        )
-    return out
+        return {
+            "department": dept,
+            "volume": int(n_volume),
+            "overdue": int(n_overdue),
+            "closed": n,
+            "replied_late": sum(b["late"]),
+            "median_hours_to_reply": round(statistics.median(b["hours"]), 2) if n else None,
+            "unchanged_share": round(sum(b["unchanged"]) / n, 4) if n else None,
+            "revise_share": round(sum(b["flagged"]) / n, 4) if n else None,
+        }
+
+    names = sorted({d for d in (*volume, *per) if d})
+    if volume.get(None) or None in per:
+        names.append(None)
+    rows = [row(d, volume.get(d, 0), overdue.get(d, 0), per.get(d, bucket())) for d in names]
+    everything = bucket()
+    for b in per.values():
+        for key, values in b.items():
+            everything[key].extend(values)
+    total = row(None, sum(volume.values()), sum(overdue.values()), everything)
+    return {"rows": rows, "total": total}
