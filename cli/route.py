@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from cli.classify import load_model
-from cli.common import progress, settings, write_csv
+from cli.common import live_routing, progress, settings, write_csv
 from training.request_type import load_live_request_type
 from triage.csvio import (
     DataError,
@@ -27,7 +27,6 @@ from triage.csvio import (
 from triage.routing import ReceivedAtError, RoutingEngine, RoutingTableError
 from triage.routing.cohandling import cohandling_curve, fit_min_probability
 from triage.routing.live import LiveRoutingEngine
-from triage.store.engine import Store
 
 OUTPUT_COLUMNS = ["label", "departments", "request_type", "due_at", "place", "out_of_scope", "manual_queue"]
 CHUNK = 256
@@ -64,17 +63,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _live_table() -> LiveRoutingEngine:
-    """The table the service routes by: the store's newest version (seeded from the file)."""
-    config = settings()
-    return LiveRoutingEngine(config.routing_table, store=Store(config.database_url))
-
-
 def _engine(table: str | None) -> RoutingEngine:
     from cli import CommandError
 
     if not table:
-        live = _live_table()
+        live = live_routing()
         if live.engine is None:
             raise CommandError(live.last_error or "no routing table in the store")
         return live.engine
@@ -184,7 +177,7 @@ def fit_cohandling(args: argparse.Namespace) -> int:
         )
     print(f"fitted min_probability {fitted:.2f} on {len(texts)} petitions (model {version})")
     if args.write:
-        live = LiveRoutingEngine(Path(args.table)) if args.table else _live_table()
+        live = LiveRoutingEngine(Path(args.table)) if args.table else live_routing()
         where = args.table or f"the store's routing table ({live.store.safe_url()})"  # type: ignore[union-attr]
         text = live.text() or ""
         new, count = _MIN_PROBABILITY.subn(lambda m: f"{m.group(1)}{fitted:g}", text, count=1)
