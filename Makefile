@@ -30,7 +30,7 @@ install-test: $(TEST_STAMP)
 
 run: install
 	$(BIN)/triage bootstrap
-	$(BIN)/triage serve
+	$(BIN)/triage serve --worker
 
 # Debian's chromium for the staff page's browser tests (and a CJK font for its screenshots);
 # never a browser download.

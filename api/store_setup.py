@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from api.auth import KeyCache
-from training.jobs import JobNotFound, JobRunner
+from training.jobs import JobNotFound, JobQueue
 from triage.settings import Settings
 from triage.store.engine import Store, StoreUnavailable, _first_line
 from triage.store.repository import StoreError
@@ -28,11 +28,10 @@ def setup_store(app: FastAPI, settings: Settings) -> None:
     store = Store(settings.database_url)
     app.state.store = store
     app.state.key_cache = KeyCache()
-    app.state.jobs = JobRunner(store)
+    app.state.jobs = JobQueue(store)  # jobs run in `triage worker`, never here
     app.state.public_paths = {"/health"}
     try:
         store.ensure_schema()
-        app.state.jobs.fail_interrupted()
     except StoreUnavailable as exc:
         log.error("%s; requests that need it answer 503 until it is back", exc)
 

@@ -24,6 +24,7 @@ from cli import (
     serve,
     topics,
     train,
+    worker,
 )
 from triage.csvio import DataError
 
@@ -40,6 +41,7 @@ COMMANDS = [
     topics,
     duplicates,
     check,
+    worker,
 ]
 
 

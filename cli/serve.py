@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import errno
 import socket
+import subprocess
+import sys
 
 from cli.common import settings
 
@@ -15,6 +17,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, help="default: TRIAGE_PORT or 8000")
     p.add_argument("--workers", type=int, default=1, help="processes sharing the port (one per core)")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.add_argument(
+        "--worker",
+        action="store_true",
+        help="also run one `triage worker` process (jobs such as retraining) until the server stops",
+    )
     p.add_argument(
         "--loop", default="auto", choices=["auto", "uvloop", "asyncio"], help="default: uvloop when installed"
     )
@@ -105,11 +112,20 @@ def run(args: argparse.Namespace) -> int:
         access_log=False,  # the app writes its own access log: JSON, with request ids, PII masked
     )
     listener = open_listener(config.host, config.port)
-    if args.workers > 1:
-        from cli.worker_state import shared_worker_state
+    job_worker = subprocess.Popen([sys.executable, "-m", "cli", "worker"]) if args.worker else None
+    try:
+        if args.workers > 1:
+            from cli.worker_state import shared_worker_state
 
-        with shared_worker_state():  # metrics summed over workers, one rate limit per key
-            Multiprocess(config, sockets=[listener]).run()
-    else:
-        uvicorn.Server(config).run(sockets=[listener])
+            with shared_worker_state():  # metrics summed over workers, one rate limit per key
+                Multiprocess(config, sockets=[listener]).run()
+        else:
+            uvicorn.Server(config).run(sockets=[listener])
+    finally:
+        if job_worker is not None:
+            job_worker.terminate()
+            try:
+                job_worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                job_worker.kill()
     return 0

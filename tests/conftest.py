@@ -138,7 +138,6 @@ def db_client(db_settings):
     with TestClient(app) as c:
         c.headers.update(auth(app, "admin"))
         yield c
-    app.state.jobs.shutdown()
     app.state.store.dispose()
 
 

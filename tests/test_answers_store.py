@@ -46,7 +46,6 @@ def two_hosts(db_settings, tmp_path):
     yield clients
     for client in clients:
         client.__exit__(None, None, None)
-        client.app.state.jobs.shutdown()
         client.app.state.store.dispose()
 
 
@@ -133,7 +132,6 @@ def test_an_existing_installations_answers_file_is_imported_once_on_first_start(
             items = c.get("/answers").json()["items"]
             assert sorted(x["id"] for x in items) == ["old-1", "old-2"]
             assert next(x for x in items if x["id"] == "old-1")["author"] == "王敏"
-        app.state.jobs.shutdown()
         app.state.store.dispose()
 
 

@@ -37,7 +37,6 @@ def host(settings, models_dir):
 
 def close(client) -> None:
     client.__exit__(None, None, None)
-    client.app.state.jobs.shutdown()
     client.app.state.store.dispose()
 
 

@@ -53,7 +53,6 @@ def fuzz_app(tmp_path_factory, trained_models_dir):
             == 201
         )
     yield app
-    app.state.jobs.shutdown()
     app.state.store.dispose()
 
 
@@ -242,7 +241,6 @@ def test_csv_uploads_in_wrong_encodings_get_a_clear_answer(client, encoding, ok)
     else:
         assert r.status_code == 422, (r.status_code, r.text[:300])
         assert "history.csv" in r.json()["detail"], "the error names the uploaded file"
-    client.app.state.jobs.shutdown()
 
 
 def test_malformed_json_and_wrong_types_are_4xx(client):

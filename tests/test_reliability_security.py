@@ -135,7 +135,6 @@ def test_every_route_enforces_the_role_table(settings):
                         failures.append(f"{method} {path} as {role}: {r.status_code}, expected {want}")
                     elif want == 401 and r.headers.get("www-authenticate") != "Bearer":
                         failures.append(f"{method} {path} as {role}: 401 without WWW-Authenticate: Bearer")
-    app.state.jobs.shutdown()
     assert not failures, "\n".join(failures)
 
 

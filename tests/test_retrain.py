@@ -28,6 +28,13 @@ def store(db_url):
 
 
 def _wait(client, job_id: str, seconds: float = 300) -> dict:
+    """Run the queued jobs as `triage worker` would (the server only queues them), then read the
+    job back through the API."""
+    from training.jobs import Worker
+    from training.retrain_job import handlers
+
+    state = client.app.state
+    Worker(state.store, handlers(state.store, state.settings)).run_once()
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         job = client.get(f"/admin/jobs/{job_id}").json()

@@ -180,7 +180,6 @@ def test_a_table_edited_on_one_host_is_served_by_another(db_settings, tmp_path, 
     finally:
         for client in hosts:
             client.__exit__(None, None, None)
-            client.app.state.jobs.shutdown()
             client.app.state.store.dispose()
 
 

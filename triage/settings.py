@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     # Redis for state several hosts share (today: the rate-limit budgets). Unset: budgets are
     # per host (shared by its workers).
     redis_url: str | None = None
+    # A worker renews its job's lease this often (a third of it); a job whose lease runs out
+    # (the worker was killed) is marked failed by whoever sees it next.
+    job_lease_seconds: float = 30.0
     access_log: bool = True  # one JSON line per request on the `triage.access` logger
     # Reply quality check (triage.quality): an admin's copy of the rules file (None = the bundled
     # triage/resources/quality_rules.yaml) and a CSV of past replies (column `reply`) that the

@@ -20,7 +20,6 @@ from pydantic import BaseModel, Field
 from api.auth import actor
 from training.bundles import BundleError, UnknownVersion
 from training.data import load_labelled_csv
-from training.from_store import retrain_from_store
 from training.promotion import promote_checked
 from triage.csvio import DataError
 from triage.routing.table import RoutingTable
@@ -91,47 +90,12 @@ def retrain(
         "only_upload": only_upload,
         "force": force,
     }
-    store, registry, live = state.store, state.registry, state.live_model
-
-    def job(progress) -> dict[str, Any]:
-        try:
-            result = retrain_from_store(
-                store,
-                registry,
-                csv_path=csv_path,
-                text_cols=text_col,
-                label_col=label_col,
-                test_size=test_size,
-                seed=seed,
-                promote=promote,
-                progress=progress,
-                only_csv=only_upload,
-                routing_table=_routing_table(state),
-                force=force,
-            )
-        except DataError as exc:  # name the uploaded file, not where the server kept it
-            if csv_path is None:
-                raise
-            raise DataError(
-                str(exc).replace(str(csv_path), upload_name).split(": ", 1)[0], str(exc).split(": ", 1)[-1]
-            ) from None
-        finally:
-            if csv_path is not None:
-                shutil.rmtree(csv_path.parent, ignore_errors=True)
-        with store.session(write=True) as s:
-            record_event(
-                s,
-                "model_trained",
-                params.get("actor"),
-                {"version": result["version"], "promoted": result["promoted"]},
-                result["version"],
-            )
-        if result["promoted"]:
-            live.refresh()
-        return result
-
     params["actor"] = actor(request)
-    job_id = state.jobs.submit("retrain", params, job, actor=actor(request))
+    upload = None
+    if csv_path is not None:
+        upload = (upload_name, csv_path.read_bytes())  # kept in the store: any worker may run the job
+        shutil.rmtree(csv_path.parent, ignore_errors=True)
+    job_id = state.jobs.submit("retrain", params, actor=actor(request), upload=upload)
     return {"job_id": job_id, "status": "queued", "url": f"/admin/jobs/{job_id}"}
 
 
