@@ -18,9 +18,9 @@ from triage.quality.rules import FLAG_CODES, QualityRules, RulesError, load_rule
 
 __all__ = [
     "CHECKLIST",
-    "ChecklistItem",
     "ELEMENTS",
     "FLAG_CODES",
+    "ChecklistItem",
     "Flag",
     "QualityChecker",
     "QualityInputError",

@@ -68,6 +68,11 @@ def _clauses(view: str) -> list[str]:
     return [c for c in _CLAUSE.findall(view) if c.strip(" ·,")]
 
 
+def _shown(clause: str) -> str:
+    """A clause as evidence: the blanked parts shown as an ellipsis."""
+    return re.sub("·+", "…", clause.strip(" ·,"))
+
+
 def _findings(view: str, rules: QualityRules, sub: SubstanceRules) -> list[str]:
     """经核实/经查 … followed, in the same sentence, by a fact in the reply's own words."""
     out = []
@@ -75,7 +80,7 @@ def _findings(view: str, rules: QualityRules, sub: SubstanceRules) -> list[str]:
         for m in rules.patterns["finding"].finditer(clause):
             rest = clause[m.end() :]
             if cjk_count(rest) >= sub.fact_chars or sub.patterns["fact"].search(rest):
-                out.append(clause.strip(" ·,"))
+                out.append(_shown(clause))
                 break
     return out
 
@@ -93,11 +98,11 @@ def weigh(reading: ReplyReading, rules: QualityRules, request_type: str | None) 
     view = reading.view
     found: dict[str, list[str]] = {k: [] for k in KINDS}
     found["finding"] = _findings(view, rules, sub)
-    found["result"] = [m.group() for m in p["result"].finditer(view) if _own(m.group())]
+    found["result"] = [_shown(m.group()) for m in p["result"].finditer(view) if _own(m.group())]
     for clause in _clauses(view):
         planned = [m.group() for m in p["planned"].finditer(clause) if _own(m.group())]
         if planned and (p["when"].search(clause) or p["who"].search(clause)):
-            found["action"].append(clause.strip(" ·,"))
+            found["action"].append(_shown(clause))
     reasoned = bool(p["reason"].search(view))
     if reasoned:
         for clause in _clauses(view):
@@ -108,7 +113,7 @@ def weigh(reading: ReplyReading, rules: QualityRules, request_type: str | None) 
                 and not p["info_request"].search(clause)
                 and cjk_count(clause[m.end() :].replace("·", "")) >= 2
             ):
-                found["decision"].append(clause.strip(" ·,"))
+                found["decision"].append(_shown(clause))
     # Sending the citizen to a named body with a number or the papers to bring is a next step they
     # can take, except for the request types the office must handle itself (投诉).
     if request_type not in rules.must_handle:
