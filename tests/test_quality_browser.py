@@ -7,25 +7,20 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_browser import (  # noqa: F401  (fixtures used by name)
-    TIMEOUT_MS,
-    api_get,
-    browser,
-    new_case,
-    page,
-    server,
-    sign_in,
-    wait_checked,
-)
+import tests.test_browser as browser_tests
+from tests.test_browser import TIMEOUT_MS, api_get, new_case, sign_in, wait_checked
+
+# the page tests' own server, browser and page fixtures (one server for this module)
+server = browser_tests.server
+browser = browser_tests.browser
+page = browser_tests.page
 
 FIRE_LANE = {
     "title": "城南区幸福里小区3号楼后消防通道被私家车占用",
     "body": "城南区幸福里小区3号楼后面的消防通道长期被私家车占用，万一发生火灾消防车进不来，请尽快处理。",
     "request_type": "投诉",
 }
-BOILERPLATE = (
-    "网友您好：您反映的城南区幸福里小区3号楼后消防通道被私家车占用的问题已收悉。我们高度重视，将进一步加强管理。"
-)
+BOILERPLATE = "网友您好：您反映的城南区幸福里小区3号楼后消防通道被私家车占用的问题已收悉。我们高度重视，将进一步加强管理。"
 REASON = "已电话联系群众，通道当天已清空，群众同意简短答复"
 
 pytestmark = pytest.mark.usefixtures("server")

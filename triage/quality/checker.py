@@ -407,8 +407,10 @@ def _no_decision_evidence(reading: ReplyReading, substance: Substance, request_t
     if reading.referrals and substance.problem != "referral":
         parts.append(f"只让群众另找：{_quote([r.text for r in reading.referrals], 1)}")
     stock = reading.found.get("stock", []) + reading.found["generic_promise"] + reading.found["pending"]
+    stock = list(dict.fromkeys(stock))
+    stock = [w for w in stock if not any(w != other and w in other for other in stock)]
     if stock:
-        parts.append(f"套话：{_quote(list(dict.fromkeys(stock)), 4)}")
+        parts.append(f"套话：{_quote(stock, 4)}")
     if reading.echoed:
         parts.append(f"复述留言：{_quote(reading.echoed, 2)}")
     parts.append(f"去掉称呼、套话和复述后只剩 {substance.own_chars} 个字")
