@@ -215,3 +215,32 @@ def test_a_token_is_not_a_reason(token):
 )
 def test_a_sentence_is_a_reason(reason):
     assert reason_problem(reason) is None
+
+
+def test_traditional_boilerplate_is_flagged_like_simplified(checker):
+    petition = {
+        "title": "城南區幸福裡小區3號樓後消防通道被私家車佔用",
+        "body": "城南區幸福裡小區3號樓後面的消防通道長期被私家車佔用，萬一發生火災消防車進不來。",
+    }
+    reply = "網友您好：您反映的城南區幸福裡小區3號樓後消防通道被私家車佔用的問題已收悉。我們高度重視，將進一步加強管理。"
+    result = checker.check(petition, reply, request_type="投诉")
+    simplified = checker.check(FIRE_LANE, ECHO, request_type="投诉")
+    assert result.verdict == "revise" and result.codes == simplified.codes
+    assert "复述留言" in no_decision(result)["evidence"]
+
+
+def test_a_broken_substance_pattern_names_its_key(tmp_path):
+    from importlib import resources
+
+    import yaml
+
+    from triage.quality import RulesError
+
+    data = yaml.safe_load(
+        resources.files("triage.resources").joinpath("quality_rules.yaml").read_text(encoding="utf-8")
+    )
+    data["substance"]["phrases"]["stock"] = ["(认真"]
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(RulesError, match=r"substance\.phrases\.stock"):
+        QualityChecker(rules_path=path)
