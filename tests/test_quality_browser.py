@@ -41,6 +41,9 @@ def test_boilerplate_is_refused_in_the_page_and_a_real_reason_is_listed_for_the_
     substance = page.locator("#qc-elements li[data-item='实质内容']")
     assert substance.inner_text() == "✗ 实质内容（必需，缺少）"
     assert "absent" in substance.get_attribute("class") and "required" in substance.get_attribute("class")
+    # optional parts that are missing are hints (○), never a ✗ beside the verdict
+    marks = page.locator("#qc-elements li").all_inner_texts()
+    assert [m for m in marks if m.startswith("✗")] == ["✗ 实质内容（必需，缺少）"], marks
     evidence = page.inner_text("#qc-flags li[data-code=no_decision] .evidence")
     assert "高度重视" in evidence and "复述留言" in evidence
     page.screenshot(path=str(tmp_path / "gate.png"), full_page=True)
@@ -52,6 +55,7 @@ def test_boilerplate_is_refused_in_the_page_and_a_real_reason_is_listed_for_the_
     page.wait_for_selector("#refused-message:has-text('确认理由不是一句理由')")
     assert api_get(server, f"/cases/{case['id']}")["status"] != "closed"
 
+    page.screenshot(path=str(tmp_path / "refused.png"), full_page=True)
     page.fill("#confirm-reason", REASON)
     page.click("#confirm-send")
     page.wait_for_selector("#case-badges .badge:has-text('已办结')", timeout=TIMEOUT_MS)

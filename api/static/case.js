@@ -287,8 +287,10 @@
     const elements = T.clear($("qc-elements"));
     const checklist = result.checklist || Object.entries(result.elements || {}).map(([item, present]) => ({ item: item, present: present, required: false }));
     for (const c of checklist) {
+      // ✗ only for what blocks sending; a missing optional part is a hint (○), not a contradiction
       const cls = (c.present ? "present" : "absent") + (c.required ? " required" : "");
-      const text = (c.present ? "✓ " : "✗ ") + c.item + (c.required ? (c.present ? "（必需）" : "（必需，缺少）") : "");
+      const mark = c.present ? "✓ " : c.required ? "✗ " : "○ ";
+      const text = mark + c.item + (c.required ? (c.present ? "（必需）" : "（必需，缺少）") : "");
       elements.append(T.el("li", { class: cls, title: c.evidence || "", dataset: { item: c.item }, text: text }));
     }
     $("qc").dataset.state = "done";
