@@ -14,19 +14,24 @@ independent check is the 100-row file labelled by another team.
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import time
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 
 from datasets import load_sample, shared_datasets_dir
 from training.bench import peak_rss_mb, percentiles, table, time_each, write_section
 from triage.csvio import read_csv
 from triage.quality import FLAG_CODES, QualityChecker, QualityResult
 from triage.quality.duplicates import skeleton
-from triage.text import tokenize
+from triage.quality.reading import read_reply
+from triage.quality.substance import weigh
+from triage.text import normalize, tokenize
 
+HAND_WRITTEN = Path(__file__).resolve().parent / "data"
 BASELINE_CHARS = 60
 LONG_CHARS = 300
 _SPACE = re.compile(r"\s")
@@ -193,6 +198,10 @@ def main() -> None:
     hundred_rows = [r for r in rows if r["留言编号"] in other]
     hundred_min = min(len(_SPACE.sub("", r["答复意见"])) for r in hundred_rows)
     hundred_zero = [i for i in other if other[i]["interpretability"]]
+    hundred_revise = sum(subset(revise, in_hundred))
+    hundred_revise_zero = sum(
+        rv and other[i]["interpretability"] for i, rv in zip(ids, revise, strict=True) if i in other
+    )
     hundred_zero_fine = sum(not vague[i] for i in hundred_zero)
     auc_all = auc([100 - r.score for r in results], gold)
 
@@ -292,9 +301,10 @@ Target F1 ≥ 0.90: **not reached** (see "Where checker and labels disagree"). T
 parity; the rules were written while reading replies from the whole file, so the held-out half is a
 consistency check, not an untouched test. The other team's 100-row file is the independent check:
 
-All 100 replies are at least {hundred_min} characters long and none is boilerplate, so neither the checker nor
-the length rule marks any of them: that team's 0s ({len(hundred_zero)} for 可解释性) judge how well a substantive
-reply reasons, and {hundred_zero_fine} of those {len(hundred_zero)} are labelled fine (1) in the 2,816-row file. The
+All 100 replies are at least {hundred_min} characters long, so the length rule marks none of them and the checker
+{hundred_revise} ({hundred_revise_zero} of them labelled 0 for 可解释性 by that team; since issue 16 a reply without a finding, result or reasoned decision
+is `no_decision`): that team's 0s ({len(hundred_zero)} for 可解释性) mostly judge how well a substantive reply
+reasons, and {hundred_zero_fine} of those {len(hundred_zero)} are labelled fine (1) in the 2,816-row file. The
 checker's score hardly ranks them (AUC below); it measures boilerplate, not the quality of an argument.
 
 | label (0 = vague/incomplete) | rule | accuracy | Cohen's κ | precision | recall | F1 | vague / rows |
@@ -352,8 +362,122 @@ after), wall-clock figures include any waiting for a core, CPU time is what one 
 | single check p50 / p95 / p99 | {single["p50"]:.2f} / {single["p95"]:.2f} / **{single["p99"]:.2f}** ms | {single_cpu["p50"]:.2f} / {single_cpu["p95"]:.2f} / {single_cpu["p99"]:.2f} ms | p99 ≤ 20 ms |
 | peak memory | {peak_rss_mb()} MB | | |
 """
+    body += _gate_section(rows, results, gold, checker)
     write_section("quality", "Reply quality check (issue 4)", "python -m benchmarks.quality", body)
     print(body)
+
+
+def hand_written(checker: QualityChecker) -> dict[str, dict[str, list[str]]]:
+    """The ids of the hand-written replies the gate gets wrong, per set and half.
+
+    benchmarks/data holds short substantive and boilerplate replies written for issue 16 (different
+    wording from the issue's examples). The `_short` sets: rules tuned on the odd ids only, the even
+    ids held out. The `_fresh` sets were written after all tuning, as an untouched check.
+    """
+    out: dict[str, dict[str, list[str]]] = {}
+    for name, want in (("substantive", "ok"), ("boilerplate", "revise")):
+        halves: dict[str, list[str]] = {"tuned": [], "held-out": [], "fresh": [], "wrong": []}
+        for part in ("short", "fresh"):
+            with open(HAND_WRITTEN / f"quality_{name}_{part}.csv", encoding="utf-8") as f:
+                rows = list(csv.DictReader(f))
+            for r in rows:
+                half = "fresh" if part == "fresh" else "tuned" if int(r["id"][1:]) % 2 else "held-out"
+                halves[half].append(r["id"])
+                result = checker.check(
+                    {"title": r["title"], "body": r["body"]},
+                    r["reply"],
+                    request_type=r["request_type"] or None,
+                )
+                if result.verdict != want:
+                    halves["wrong"].append(r["id"])
+        out[name] = halves
+    return out
+
+
+def _share(wrong: list[str], ids: list[str]) -> str:
+    n = sum(i in wrong for i in ids)
+    return f"{n} / {len(ids)} ({n / len(ids):.0%})"
+
+
+def _gate_section(rows, results, gold, checker: QualityChecker) -> str:
+    """Issue 16's figures: no_decision on the public file, the hand-written sets, how tuning was kept honest."""
+    nd = [k for k, r in enumerate(results) if "no_decision" in r.codes]
+    only_nd = [k for k in nd if results[k].score + checker.rules.flags["no_decision"].weight >= 60]
+    kinds: Counter = Counter()
+    for k in only_nd:
+        row = rows[k]
+        petition = normalize(f"{row['留言主题']}。{row['留言详情'][:800]}")
+        title_type = next(
+            (t for t, words in checker.rules.type_from_title if any(w in row["留言主题"] for w in words)),
+            None,
+        )
+        problem = weigh(
+            read_reply(normalize(row["答复意见"]), checker.rules, petition), checker.rules, title_type
+        )
+        kinds[(problem.problem, gold[k])] += 1
+    names = {"nothing": "no finding/result/action/decision", "deferral": "bare deferral",
+             "info_request": "info request, no next step", "referral": "bare referral"}  # fmt: skip
+    kind_rows = [
+        [names.get(p, str(p)), kinds[(p, True)], kinds[(p, False)]]
+        for p in ("nothing", "deferral", "info_request", "referral")
+    ]
+    zero = sum(gold)
+    caught = sum(r.verdict == "revise" for r, g in zip(results, gold, strict=True) if g)
+    long_idx = [k for k, r in enumerate(rows) if len(_SPACE.sub("", r["答复意见"])) > LONG_CHARS]
+    long_nd = sum("no_decision" in results[k].codes for k in long_idx)
+    hand = hand_written(checker)
+    sub, boil = hand["substantive"], hand["boilerplate"]
+    hand_rows = [
+        [label, *(_share(h["wrong"], h[part]) for part in ("tuned", "held-out", "fresh"))]
+        for label, h in (
+            ("substantive (must pass): flagged", sub),
+            ("boilerplate (must be flagged): missed", boil),
+        )
+    ]
+    return f"""
+### Content gate (issue 16): restating and stock phrases are not content, `no_decision`
+
+A reply to a 投诉, a 求助 or a petition of unknown type must carry a finding (经核实 + a fact), a result,
+an action with who or when, a decision with its reason, a referral naming a body and how to reach it
+(not for 投诉), or at least {checker.rules.substance.own_words_enough} characters of its own; what restates the petition
+(runs of {checker.rules.substance.echo_chars} characters copied from it) and stock phrases (认真研究, 妥善处理, 专人跟进 …) are
+blanked first. Bare deferrals, requests for more without a next step and referrals naming nobody are
+`no_decision` for every type. The issue's five replies (“…高度重视，将进一步加强管理”, “将会同相关部门认真研究，
+妥善处理，争取早日解决”, “已安排专人跟进…请耐心等待”, “您的建议已收集，将认真考虑”, “待下一轮调整时一并考虑”)
+are all `revise` with `no_decision` (tests/test_quality_substance.py).
+
+**Public file.** `no_decision` on {len(nd)} replies, {long_nd}
+of them over {LONG_CHARS} characters; long replies marked `revise`: see the false-alarm section above (target ≤ 5 %).
+The label-0 boilerplate caught (`revise`): **{caught} / {zero} ({caught / zero:.1%})**, 0.895 before the content gate.
+Replies where `no_decision` alone made the verdict, by kind and by label (label 0 = the team calls it vague):
+
+{table(["kind", "label 0 (vague)", "label 1 (fine)"], kind_rows)}
+
+The label-1 rows are most of the precision lost against these labels: the team accepted many replies
+that the issue defines as boilerplate (“待下一轮公交线网优化调整时，将认真予以考虑”, “建议您直接和物业公司进行
+沟通”, “已将此问题按程序转交…”), so they are not false alarms on substantive replies; the substantive
+measures are the long replies above and the hand-written short replies below.
+
+**Hand-written short replies** (`benchmarks/data/quality_{{substantive,boilerplate}}_short.csv`, 36 + 36
+replies to 36 petitions of every type, and `…_fresh.csv`, 12 + 12 more; all written for this benchmark in
+wording different from the issue's examples):
+
+{table(["set", "tuned half (short, odd ids)", "held-out half (short, even ids)", "fresh (written after tuning)"], hand_rows)}
+
+How tuning was kept off one corpus: the short sets were written before the gate was run on them; the
+first run (rules tuned only on the public file's replies) flagged 0 / 36 substantive replies and missed
+11 / 36 boilerplate ones. The rules were then tuned on the odd ids only; the even (held-out) half then
+missed 6 / 18. Five of those misses showed general gaps that were then fixed (“已经了解” read as the
+finding marker 经了解, “查处” read as a body named …处, “已通知相关责任单位” read as a result, an
+“无法核实” request read as a decision, “正在研究中” and “请您详细说明” not recognised), so the held-out
+figure in the table is after looking at it. The fresh sets were then written and run once: 0 / 12
+substantive flagged, 2 / 12 boilerplate missed (a 咨询 answered “具体以公交公司规定为准”, and “涉及多方面
+因素…条件成熟时推进”, where 因素 was read as the reason word 因; that one bug was fixed afterwards).
+Misses left ({", ".join(boil["wrong"]) or "none"}) are 咨询 replies that point at “the rules” without
+answering: a 咨询 is not required to carry substance, only not to defer or refer. No substantive reply was
+flagged at any step, so the ≤ 5 % false-alarm target holds on both corpora: long public replies and
+short written ones.
+"""
 
 
 def _mixed_note(example: tuple[str, list[bool]] | None) -> str:

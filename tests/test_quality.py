@@ -62,7 +62,7 @@ def test_good_reply_is_ok_with_every_element(checker):
 
 def test_result_shape_is_the_contract(checker):
     data = checker.check(LAMP, "已收悉。").to_dict()
-    assert set(data) == {"score", "verdict", "flags", "elements"}
+    assert set(data) == {"score", "verdict", "flags", "elements", "checklist"}
     assert isinstance(data["score"], int) and 0 <= data["score"] <= 100
     assert data["verdict"] in {"ok", "revise"}
     assert all(set(f) == {"code", "message", "evidence"} for f in data["flags"])

@@ -24,7 +24,7 @@ def test_check_returns_score_verdict_flags_elements(client):
     response = client.post("/check", json={"petition": PETITION, "reply": VAGUE})
     assert response.status_code == 200, response.text
     data = response.json()
-    assert set(data) == {"score", "verdict", "flags", "elements"}
+    assert set(data) == {"score", "verdict", "flags", "elements", "checklist"}
     assert data["verdict"] == "revise" and data["score"] < 60
     assert "forwarded_only" in [f["code"] for f in data["flags"]]
     assert data["elements"]["称呼"] is True and data["elements"]["联系方式"] is False

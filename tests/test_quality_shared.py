@@ -2,7 +2,10 @@
 
 Guards the measured agreement with one team's labels against regressions from rule edits: the
 figure in docs/benchmarks.md (python -m benchmarks.quality) is the reference, these bounds sit a
-little under it and above the issue's 60-character baseline.
+little under it and above the issue's 60-character baseline. Since issue 16 the gate is stricter
+than these labels on purpose (a deferral such as “待下一轮…调整时，将认真予以考虑” or a referral naming
+nobody is `no_decision`, which the labels often accept), so recall of the label-0 replies is the
+guarded figure and F1 only has to stay above the baseline.
 """
 
 from __future__ import annotations
@@ -39,7 +42,9 @@ def test_revise_agrees_with_labels_better_than_the_length_rule(taidi):
     checker = f1([r.verdict == "revise" for r in results], gold)
     baseline = f1([len(re.sub(r"\s", "", r["答复意见"])) < 60 for r in rows], gold)
     assert baseline == pytest.approx(0.823, abs=0.001)  # the issue's figure, computed the same way
-    assert checker >= 0.85 and checker > baseline + 0.02
+    assert checker >= 0.82 and checker > baseline
+    caught = sum(r.verdict == "revise" for r, g in zip(results, gold, strict=True) if g) / sum(gold)
+    assert caught >= 0.91  # 0.895 before the substance check
 
 
 def test_no_long_reply_is_marked_revise_without_a_major_flag(taidi):
@@ -60,4 +65,5 @@ def test_every_boilerplate_flag_occurs_on_real_replies(taidi):
         "too_short",
         "near_duplicate",
         "late",
+        "no_decision",
     } <= seen

@@ -48,6 +48,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/cases/{case_id}/reply"): STAFF,
     ("POST", "/cases/{case_id}/return"): STAFF,
     ("GET", "/stats"): STAFF,
+    ("GET", "/stats/flagged-replies"): STAFF,
     ("POST", "/draft"): STAFF,
     ("GET", "/answers"): STAFF,
     ("GET", "/answers/{answer_id}"): STAFF,

@@ -23,6 +23,7 @@ from api.intake_duplicates import find_possible_duplicate, index_case
 from api.live_model import NoLiveModel
 from api.routers.routing import request_type_prediction
 from api.validation import RowId, StoredText, petition_or_error
+from triage.quality.reasons import reason_problem
 from triage.store.clock import iso, now, parse_time
 from triage.store.intake import make_draft, suggest
 from triage.store.models import CLOSED, Case
@@ -80,7 +81,9 @@ class ReplyIn(BaseModel):
     text: StoredText = Field(max_length=20_000)
     send: bool = False
     confirm_reason: StoredText | None = Field(
-        default=None, max_length=2000, description="send despite quality flags, saying why"
+        default=None,
+        max_length=2000,
+        description="send despite quality flags, saying why in a sentence (a token such as 1 or ok is refused)",
     )
     version: int | None = None
 
@@ -389,6 +392,19 @@ def reply(case_id: RowId, payload: ReplyIn, request: Request) -> dict[str, Any]:
                 f"case {case_id} is closed: its reply was sent at {iso(case.closed_at)}",
             )
         qc, flagged = _quality(request, case, payload.text)
+    if payload.send and flagged and payload.confirm_reason and payload.confirm_reason.strip():
+        problem = reason_problem(payload.confirm_reason)
+        if problem:  # a token is no reason: refuse before anything is stored
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                {
+                    "message": problem,
+                    "field": "confirm_reason",
+                    "verdict": qc.get("verdict"),
+                    "score": qc.get("score"),
+                    "flags": qc.get("flags", []),
+                },
+            )
     live = request.app.state.live_model.peek()
     with store.session(write=True) as s:
         case = get_case(s, case_id)

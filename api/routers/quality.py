@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
 from triage.csvio import DataError, read_csv, require_columns
-from triage.quality import ELEMENTS, QualityChecker, QualityInputError, ReplyTooLong
+from triage.quality import CHECKLIST, ELEMENTS, QualityChecker, QualityInputError, ReplyTooLong
 from triage.settings import Settings
 
 router = APIRouter(tags=["quality"])
@@ -72,11 +72,22 @@ class FlagOut(BaseModel):
     evidence: str = Field(description="The phrase or the figure that raised the flag")
 
 
+class ChecklistItemOut(BaseModel):
+    item: str = Field(description=f"One of {', '.join(CHECKLIST)}")
+    present: bool
+    required: bool = Field(description="The verdict is revise while a required item is missing")
+    evidence: str = Field(description="The phrase that shows the item, when present")
+
+
 class CheckResponse(BaseModel):
     score: int = Field(ge=0, le=100)
-    verdict: str = Field(description="ok, or revise before sending")
+    verdict: str = Field(description="ok, or revise before sending (never ok with a required item missing)")
     flags: list[FlagOut]
     elements: dict[str, bool] = Field(description=f"Parts of a good reply present: {', '.join(ELEMENTS)}")
+    checklist: list[ChecklistItemOut] = Field(
+        default_factory=list,
+        description="What the staff page shows beside the verdict, as the checker judged it",
+    )
 
 
 class BatchCheckRequest(BaseModel):

@@ -5,16 +5,18 @@ department is the one the model suggested. `revise_share` is the share of closed
 reply went out flagged (sent with a confirmed reason); refused attempts do not count.
 `unassigned` is the row of cases with no department yet (null when there are none) and `total`
 the row of every case: the departments plus `unassigned` add up to it.
+`GET /stats/flagged-replies` lists the replies sent despite the flags with the clerk's reason, so a
+supervisor can judge each of those calls.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 
 from triage.store.clock import iso, now
-from triage.store.repository import case_stats
+from triage.store.repository import case_stats, sent_despite_flags
 
 router = APIRouter(tags=["cases"])
 
@@ -34,3 +36,15 @@ def stats(request: Request) -> dict[str, Any]:
         "unassigned": unassigned,
         "total": figures["total"],
     }
+
+
+@router.get(
+    "/stats/flagged-replies",
+    summary="Replies sent despite quality flags, newest first: case, department, flags, reason, actor, time",
+)
+def flagged_replies(request: Request, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
+    with request.app.state.store.session() as s:
+        items, total = sent_despite_flags(s, limit=limit)
+    for item in items:
+        item["at"] = iso(item["at"])
+    return {"items": items, "total": total, "limit": limit}

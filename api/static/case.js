@@ -282,9 +282,16 @@
     verdict.className = "tag " + (ok ? "ok" : "warn");
     const list = T.clear($("qc-flags"));
     for (const f of flags) list.append(flagItem(f));
+    // The checklist is the checker's own (one home for the rule): a required item that is missing
+    // is what makes the verdict "revise", so the page can never show ✗ beside "可以发送".
     const elements = T.clear($("qc-elements"));
-    for (const [name, present] of Object.entries(result.elements || {})) {
-      elements.append(T.el("li", { class: present ? "present" : "absent", text: (present ? "✓ " : "✗ ") + name }));
+    const checklist = result.checklist || Object.entries(result.elements || {}).map(([item, present]) => ({ item: item, present: present, required: false }));
+    for (const c of checklist) {
+      // ✗ only for what blocks sending; a missing optional part is a hint (○), not a contradiction
+      const cls = (c.present ? "present" : "absent") + (c.required ? " required" : "");
+      const mark = c.present ? "✓ " : c.required ? "✗ " : "○ ";
+      const text = mark + c.item + (c.required ? (c.present ? "（必需）" : "（必需，缺少）") : "");
+      elements.append(T.el("li", { class: cls, title: c.evidence || "", dataset: { item: c.item }, text: text }));
     }
     $("qc").dataset.state = "done";
   }
@@ -367,7 +374,10 @@
 
   function showRefused(detail) {
     $("refused").hidden = false;
-    $("refused-message").textContent = "质量检查未通过（" + detail.score + " 分），答复没有发送。请修改后再发送；如确有理由不改，请写明理由后确认发送。";
+    $("refused-message").textContent =
+      detail.field === "confirm_reason"
+        ? "确认理由不是一句理由，答复没有发送。请用一句话写明为什么不改（至少 6 个汉字），不能只写“1”“ok”或重复的字。"
+        : "质量检查未通过（" + detail.score + " 分），答复没有发送。请修改后再发送；如确有理由不改，请写明理由后确认发送。";
     const list = T.clear($("refused-flags"));
     for (const f of detail.flags) list.append(flagItem(f));
     $("confirm-reason").focus();

@@ -217,6 +217,7 @@
     no_contact: "缺少联系方式",
     late: "超期答复",
     near_duplicate: "与历史答复雷同",
+    no_decision: "没有实质答复",
     unfilled_slot: "草稿空位未填写",
   };
   T.SOURCE_KIND = { manual: "人工答复库", history: "历史答复" };

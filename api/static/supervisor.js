@@ -91,8 +91,38 @@
     }
   }
 
+  async function loadFlagged() {
+    const note = $("flagged-note");
+    const body = T.clear(document.querySelector("#flagged tbody"));
+    let data;
+    try {
+      data = await T.api("GET", "/stats/flagged-replies?limit=50");
+    } catch (err) {
+      note.textContent = "暂不可用：" + T.errorText(err);
+      return;
+    }
+    const items = data.items || [];
+    note.textContent = items.length ? "共 " + data.total + " 条，显示最新 " + items.length + " 条" : "没有带问题发送的答复。";
+    for (const r of items) {
+      const link = T.el("a", { href: "/case/" + encodeURIComponent(r.case_id), text: "#" + r.case_id + " " + (r.title || "") });
+      body.append(
+        T.el(
+          "tr",
+          { dataset: { caseId: String(r.case_id) } },
+          T.el("td", {}, link),
+          T.el("td", { text: r.department || "—" }),
+          T.el("td", { text: (r.flags || []).map((c) => T.FLAG[c] || c).join("、") + (r.score !== null && r.score !== undefined ? "（" + r.score + " 分）" : "") }),
+          T.el("td", { class: "reason", text: r.reason || "" }),
+          T.el("td", { text: r.actor || "—" }),
+          T.el("td", { text: T.time(r.at) })
+        )
+      );
+    }
+  }
+
   T.pages.supervisor = function () {
     loadStats();
+    loadFlagged();
     loadTopics();
   };
 })();

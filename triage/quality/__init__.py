@@ -4,13 +4,23 @@
 `triage/resources/quality_rules.yaml` (or an admin's copy).
 """
 
-from triage.quality.checker import ELEMENTS, Flag, QualityChecker, QualityResult, ReplyTooLong
+from triage.quality.checker import (
+    CHECKLIST,
+    ELEMENTS,
+    ChecklistItem,
+    Flag,
+    QualityChecker,
+    QualityResult,
+    ReplyTooLong,
+)
 from triage.quality.dates import QualityInputError, parse_when
 from triage.quality.rules import FLAG_CODES, QualityRules, RulesError, load_rules
 
 __all__ = [
+    "CHECKLIST",
     "ELEMENTS",
     "FLAG_CODES",
+    "ChecklistItem",
     "Flag",
     "QualityChecker",
     "QualityInputError",

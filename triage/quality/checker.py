@@ -19,10 +19,15 @@ from triage.quality.duplicates import ReplyTemplates
 from triage.quality.reading import ReplyReading, read_reply
 from triage.quality.relevance import PetitionTerms, bigrams, echoed_share, petition_terms, present, unanswered
 from triage.quality.rules import QualityRules, load_rules
+from triage.quality.substance import KIND_NAMES, Substance, weigh
 from triage.text import MAX_TEXT_CHARS, normalize
 from triage.workdays import DEFAULT_CALENDAR, WorkCalendar
 
 ELEMENTS = ("称呼", "事项复述", "核实情况", "处理结果/措施", "依据", "时限", "联系方式")
+# The checklist the staff page shows: the elements, then the one item a reply may be required to
+# have. The verdict is never "ok" while a required item is missing.
+SUBSTANCE_ITEM = "实质内容"
+CHECKLIST = (*ELEMENTS[:4], "决定及理由", *ELEMENTS[4:], SUBSTANCE_ITEM)
 EVIDENCE_CHARS = 80
 BODY_CHARS = 800
 
@@ -57,16 +62,39 @@ class Flag:
         return {"code": self.code, "message": self.message, "evidence": self.evidence}
 
 
+@dataclass(frozen=True)
+class ChecklistItem:
+    """One line of the page's checklist, as the checker judged it (one home for the rule)."""
+
+    item: str
+    present: bool
+    required: bool
+    evidence: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "item": self.item,
+            "present": self.present,
+            "required": self.required,
+            "evidence": self.evidence,
+        }
+
+
 @dataclass
 class QualityResult:
     score: int
     verdict: str
     flags: list[Flag] = field(default_factory=list)
     elements: dict[str, bool] = field(default_factory=dict)
+    checklist: list[ChecklistItem] = field(default_factory=list)
 
     @property
     def codes(self) -> list[str]:
         return [f.code for f in self.flags]
+
+    @property
+    def missing_required(self) -> list[str]:
+        return [c.item for c in self.checklist if c.required and not c.present]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +102,7 @@ class QualityResult:
             "verdict": self.verdict,
             "flags": [f.to_dict() for f in self.flags],
             "elements": dict(self.elements),
+            "checklist": [c.to_dict() for c in self.checklist],
         }
 
 
@@ -194,7 +223,7 @@ class QualityChecker:
         request_type: str | None,
     ) -> QualityResult:
         rules = self.rules
-        reading = read_reply(reply, rules)
+        reading = read_reply(reply, rules, petition=f"{title}。{body}")
         terms = petition_terms(title, body, rules)
         reply_pairs = bigrams(reply)
         flags: list[Flag] = []
@@ -207,10 +236,13 @@ class QualityChecker:
             request_type = next(
                 (k for k, words in rules.type_from_title if any(w in title for w in words)), None
             )
+        substance = weigh(reading, rules, request_type)
         if not reply.strip():
             flag("empty_reply", "答复为空")
         else:
             self._content_flags(reading, request_type, flag)
+            if substance.problem:
+                flag("no_decision", _no_decision_evidence(reading, substance, request_type))
             self._relevance_flags(reading, terms, reply_pairs, flag)
         self._late_flag(received, replied, request_type, inferred, flag)
         templates = self._reference() if reply.strip() else None
@@ -225,11 +257,15 @@ class QualityChecker:
                 )
         penalty = sum(rules.flags[f.code].weight for f in flags)
         score = max(0, 100 - penalty)
+        elements = self._elements(reading, terms, reply_pairs, substance)
+        checklist = _checklist(elements, reading, substance, bool(reply.strip()))
+        missing = any(c.required and not c.present for c in checklist)
         return QualityResult(
             score=score,
-            verdict="revise" if score < rules.revise_below else "ok",
+            verdict="revise" if score < rules.revise_below or missing else "ok",
             flags=flags,
-            elements=self._elements(reading, terms, reply_pairs),
+            elements=elements,
+            checklist=checklist,
         )
 
     def _content_flags(self, reading: ReplyReading, request_type: str | None, flag) -> None:
@@ -338,7 +374,7 @@ class QualityChecker:
             )
 
     def _elements(
-        self, reading: ReplyReading, terms: PetitionTerms, reply_pairs: set[str]
+        self, reading: ReplyReading, terms: PetitionTerms, reply_pairs: set[str], substance: Substance
     ) -> dict[str, bool]:
         # 事项复述: the reply repeats at least two of the title's character pairs (one for a title
         # that has only one), e.g. "锦绣花园" and "路灯" of "锦绣花园小区北门路灯不亮".
@@ -346,12 +382,66 @@ class QualityChecker:
         return {
             "称呼": reading.greeting is not None,
             "事项复述": bool(terms.title_pairs) and echoed >= min(2, len(terms.title_pairs)),
-            "核实情况": bool(reading.found["finding"]),
-            "处理结果/措施": bool(reading.found["action"]),
+            "核实情况": bool(substance.found["finding"]),
+            "处理结果/措施": bool(substance.found["result"] or substance.found["action"]),
             "依据": bool(reading.found["basis"]),
             "时限": bool(reading.found["deadline_words"]),
             "联系方式": reading.has_contact,
         }
+
+
+def _no_decision_evidence(reading: ReplyReading, substance: Substance, request_type: str | None) -> str:
+    """Which kind of empty answer it is, then the phrases that fill the reply instead."""
+    if substance.problem == "deferral":
+        head = f"{_quote(substance.deferrals, 2)}：推后处理，但没有写明决定、时间或理由"
+    elif substance.problem == "info_request":
+        head = f"{_quote(substance.info_requests, 2)}：要求补充情况，但没有说明补充后怎么办、找谁"
+    elif substance.problem == "referral":
+        head = (
+            f"{_quote(substance.referrals, 1)}：只让群众另找渠道，没有写明具体单位和联系办法，也没有答复本身"
+        )
+    else:
+        kind = f"{request_type}件" if request_type else "诉求类型不明，按需实质答复处理"
+        head = f"{kind}：没有{'、'.join(KIND_NAMES[k] for k in ('finding', 'result', 'action', 'decision'))}"
+    parts = [head]
+    if reading.referrals and substance.problem != "referral":
+        parts.append(f"只让群众另找：{_quote([r.text for r in reading.referrals], 1)}")
+    stock = reading.found.get("stock", []) + reading.found["generic_promise"] + reading.found["pending"]
+    stock = list(dict.fromkeys(stock))
+    stock = [w for w in stock if not any(w != other and w in other for other in stock)]
+    if stock:
+        parts.append(f"套话：{_quote(stock, 4)}")
+    if reading.echoed:
+        parts.append(f"复述留言：{_quote(reading.echoed, 2)}")
+    parts.append(f"去掉称呼、套话和复述后只剩 {substance.own_chars} 个字")
+    return "；".join(parts)
+
+
+def _checklist(
+    elements: dict[str, bool], reading: ReplyReading, substance: Substance, has_text: bool
+) -> list[ChecklistItem]:
+    """The page's checklist: the elements as hints, and 实质内容, required where the rules say."""
+    found = substance.found
+    items = []
+    for name in CHECKLIST:
+        if name == SUBSTANCE_ITEM:
+            required = substance.required or bool(
+                substance.deferrals or substance.info_requests or substance.referrals
+            )
+            present = has_text and (substance.problem is None if required else substance.present)
+            said = [f"{KIND_NAMES[k]}：{_quote(found[k], 1)}" for k in KIND_NAMES if found.get(k)]
+            items.append(ChecklistItem(name, present, required, "；".join(said)))
+        elif name == "决定及理由":
+            items.append(ChecklistItem(name, bool(found["decision"]), False, _quote(found["decision"], 1)))
+        else:
+            evidence = {
+                "核实情况": _quote(found["finding"], 1),
+                "处理结果/措施": _quote(found["result"] + found["action"], 1),
+                "依据": _quote(reading.found["basis"], 1),
+                "时限": _quote(reading.found["deadline_words"], 1),
+            }.get(name, "")
+            items.append(ChecklistItem(name, elements[name], False, evidence))
+    return items
 
 
 def _text(value: Any, field_name: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from triage.quality.relevance import echo_spans
 from triage.quality.rules import QualityRules
 
 BOILERPLATE_GROUPS = ("acknowledgement", "forwarding", "pending", "courtesy", "generic_promise")
@@ -50,6 +51,10 @@ class ReplyReading:
     has_contact: bool = False
     own_chars: int = 0
     refusals: list[str] = field(default_factory=list)  # refusals in a reply giving no grounds
+    # The reply with everything that is not its own words (wrapping, stock phrases, what restates
+    # the petition) blanked to "·": where findings, results and decisions are looked for.
+    view: str = ""
+    echoed: list[str] = field(default_factory=list)  # stretches restating the petition
 
     @property
     def vague_referrals(self) -> list[Referral]:
@@ -71,9 +76,21 @@ def _mask(mask: bytearray, start: int, end: int) -> None:
     mask[start:end] = b"\x01" * (end - start)
 
 
-def _kept(text: str, mask: bytearray) -> str:
-    """The characters not masked, joined; runs of bytes beat a per-character Python loop."""
-    return "".join(text[m.start() : m.end()] for m in _UNMASKED.finditer(bytes(mask)))
+def _kept(text: str, mask: bytearray, gap: str = "") -> str:
+    """The characters not masked, joined (with `gap` where something was masked); runs of bytes
+    beat a per-character Python loop."""
+    runs = list(_UNMASKED.finditer(bytes(mask)))
+    if not gap:
+        return "".join(text[m.start() : m.end()] for m in runs)
+    parts, last = [], 0
+    for m in runs:
+        if m.start() > last:
+            parts.append(gap)
+        parts.append(text[m.start() : m.end()])
+        last = m.end()
+    if last < len(text):
+        parts.append(gap)
+    return "".join(parts)
 
 
 def _trailing_signature(text: str, pattern: re.Pattern[str], mask: bytearray) -> None:
@@ -103,8 +120,11 @@ def _is_specific(span: str, rules: QualityRules) -> bool:
     return False
 
 
-def read_reply(text: str, rules: QualityRules) -> ReplyReading:
-    """Find the boilerplate, referrals and concrete markers of an already normalised reply."""
+def read_reply(text: str, rules: QualityRules, petition: str = "") -> ReplyReading:
+    """Find the boilerplate, referrals and concrete markers of an already normalised reply.
+
+    `petition` (its normalised title and body) is what the reply must not get credit for repeating.
+    """
     p = rules.patterns
     mask = bytearray(len(text))
     # Stock phrases inside a cited document's title (《关于进一步加强…的通知》) are a basis, not a promise.
@@ -123,6 +143,17 @@ def read_reply(text: str, rules: QualityRules) -> ReplyReading:
                 _mask(mask, m.start(), m.end())
         reading.found[group] = hits
     _trailing_signature(text, p["signature"], mask)
+    substance = rules.substance
+    if substance is not None:
+        stock = []
+        for m in substance.patterns["stock"].finditer(plain):
+            if m.group().strip():
+                stock.append(m.group().strip())
+                _mask(mask, m.start(), m.end())
+        reading.found["stock"] = stock
+        for start, end in echo_spans(text, petition, substance.echo_chars):
+            reading.echoed.append(text[start:end])
+            _mask(mask, start, end)
 
     reading.has_contact = bool(p["contact"].search(text))
     referral_spans = []
@@ -135,15 +166,16 @@ def read_reply(text: str, rules: QualityRules) -> ReplyReading:
         reading.referrals.append(Referral(span.strip(), specific, how))
         referral_spans.append((m.start(), m.end(), specific and how))
 
-    kept = _kept(text, mask)
+    early = _kept(text, mask, gap="·")
     for group in CONCRETE_GROUPS:
-        reading.found[group] = [m.group() for m in p[group].finditer(kept) if m.group()]
+        reading.found[group] = [m.group() for m in p[group].finditer(early) if m.group()]
 
     # Referrals count as substance only when they name who and how; a vague one is wrapping too.
     for start, end, named_with_how in referral_spans:
         if not named_with_how:
             _mask(mask, start, end)
     reading.substance = _kept(text, mask)
+    reading.view = _kept(text, mask, gap="·")
     reading.substance_chars = cjk_count(reading.substance)
     # What the office says itself once every referral, even a well-named one, is taken out.
     for start, end, _ in referral_spans:

@@ -95,3 +95,27 @@ def echoed_share(pairs: set[str], reply_pairs: set[str]) -> float:
 def unanswered(questions: list[tuple[str, set[str]]], reply_pairs: set[str]) -> list[str]:
     """Questions not one character pair of which appears in the reply."""
     return [q for q, pairs in questions if not pairs & reply_pairs]
+
+
+_NOT_WORD = re.compile(r"[\s,.:;!?。、()“”\"'\-—《》<>]")
+
+
+def echo_spans(reply: str, petition: str, n: int) -> list[tuple[int, int]]:
+    """Stretches of the reply made of `n`-character runs copied from the petition, merged.
+
+    "您反映的城南区幸福里小区3号楼后消防通道被私家车占用的问题" restates the petition: those
+    characters tell the citizen nothing new and must not count as what the reply found or did.
+    Runs holding punctuation or spaces are skipped, so "，我们" never links two echoes.
+    """
+    if not petition or len(reply) < n:
+        return []
+    grams = {petition[i : i + n] for i in range(len(petition) - n + 1)}
+    spans: list[tuple[int, int]] = []
+    for i in range(len(reply) - n + 1):
+        gram = reply[i : i + n]
+        if gram in grams and not _NOT_WORD.search(gram):
+            if spans and i <= spans[-1][1]:
+                spans[-1] = (spans[-1][0], i + n)
+            else:
+                spans.append((i, i + n))
+    return spans

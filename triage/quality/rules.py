@@ -28,6 +28,23 @@ FLAG_CODES = (
     "no_contact",
     "late",
     "near_duplicate",
+    "no_decision",
+)
+# Added after rules files were in use: an admin's older copy without them gets the bundled entries.
+LATER_FLAGS = ("no_decision",)
+
+SUBSTANCE_GROUPS = (
+    "stock",
+    "fact",
+    "result",
+    "planned",
+    "who",
+    "when",
+    "decision",
+    "reason",
+    "deferral",
+    "info_request",
+    "next_step",
 )
 
 PHRASE_GROUPS = (
@@ -66,6 +83,23 @@ class FlagRule:
 
 
 @dataclass(frozen=True)
+class SubstanceRules:
+    """What makes a reply say something (a finding, a result, an action with who/when, a decision
+    with its reason) and which request types must; see the `substance` section of the rules file."""
+
+    required_for: frozenset[str]
+    required_when_unknown: bool
+    echo_chars: int
+    own_words_enough: int
+    fact_chars: int
+    patterns: dict[str, re.Pattern[str]]
+
+    def required(self, request_type: str | None) -> bool:
+        """Whether a reply to this request type must carry substance (None: type unknown)."""
+        return self.required_when_unknown if request_type is None else request_type in self.required_for
+
+
+@dataclass(frozen=True)
 class QualityRules:
     source: str
     revise_below: int
@@ -87,6 +121,7 @@ class QualityRules:
     patterns: dict[str, re.Pattern[str]]
     generic_terms: frozenset[str] = field(default_factory=frozenset)
     must_handle: frozenset[str] = field(default_factory=frozenset)
+    substance: SubstanceRules | None = None
 
     def canonical_type(self, request_type: str | None) -> str | None:
         """The deadlines-table name of a request type, or None when unknown."""
@@ -110,15 +145,16 @@ def _int(data: dict, key: str, source: str, where: str = "") -> int:
     return value
 
 
-def _compile_group(source: str, name: str, patterns: Any) -> re.Pattern[str]:
+def _compile_group(source: str, name: str, patterns: Any, section: str = "phrases") -> re.Pattern[str]:
     """One alternation per group: a single regex scan per reply is what keeps checks fast."""
+    name = f"{section}.{name}"
     if not isinstance(patterns, list) or not patterns or not all(isinstance(p, str) for p in patterns):
-        raise _error(source, f"phrases.{name}", "must be a non-empty list of strings")
+        raise _error(source, name, "must be a non-empty list of strings")
     for pattern in patterns:
         try:
             re.compile(pattern)
         except re.error as exc:
-            raise _error(source, f"phrases.{name}", f"bad pattern {pattern!r}: {exc}") from None
+            raise _error(source, name, f"bad pattern {pattern!r}: {exc}") from None
     return re.compile("|".join(f"(?:{p})" for p in patterns))
 
 
@@ -146,6 +182,8 @@ def parse_rules(data: Any, source: str = "<rules>") -> QualityRules:
     flags = {}
     for code in FLAG_CODES:
         entry = flags_data.get(code)
+        if entry is None and code in LATER_FLAGS and source != DEFAULT_RULES:
+            entry = _bundled()["flags"][code]
         if not isinstance(entry, dict):
             raise _error(source, f"flags.{code}", "missing (every flag needs a weight and a message)")
         message = entry.get("message")
@@ -208,7 +246,57 @@ def parse_rules(data: Any, source: str = "<rules>") -> QualityRules:
         patterns=patterns,
         generic_terms=frozenset(str(t) for t in data.get("generic_terms") or []),
         must_handle=_must_handle(data, deadlines, source),
+        substance=_substance(data, deadlines, source),
     )
+
+
+def _substance(data: dict, deadlines: dict[str, int], source: str) -> SubstanceRules:
+    """The `substance` section; an admin's file written before it existed gets the bundled one."""
+    section = data.get("substance")
+    if section is None and source != DEFAULT_RULES:
+        section = _bundled()["substance"]
+    if not isinstance(section, dict):
+        raise _error(source, "substance", "missing or not a mapping")
+    kinds = section.get("required_for") or []
+    unknown = [k for k in kinds if k not in deadlines]
+    if unknown:
+        raise _error(
+            source, "substance.required_for", f"unknown request type(s) {', '.join(map(str, unknown))}"
+        )
+    when_unknown = section.get("required_when_unknown", True)
+    if not isinstance(when_unknown, bool):
+        raise _error(
+            source, "substance.required_when_unknown", f"must be true or false, got {when_unknown!r}"
+        )
+    phrases = section.get("phrases")
+    if not isinstance(phrases, dict):
+        raise _error(source, "substance.phrases", "missing or not a mapping")
+    missing = [g for g in SUBSTANCE_GROUPS if g not in phrases]
+    if missing:
+        raise _error(source, "substance.phrases", f"missing group(s) {', '.join(missing)}")
+    echo = _int(section, "echo_chars", source, "substance.")
+    if echo < 2:
+        raise _error(source, "substance.echo_chars", f"must be at least 2, got {echo}")
+    return SubstanceRules(
+        required_for=frozenset(kinds),
+        required_when_unknown=when_unknown,
+        echo_chars=echo,
+        own_words_enough=_int(section, "own_words_enough", source, "substance."),
+        fact_chars=_int(section, "fact_chars", source, "substance."),
+        patterns={g: _compile_group(source, g, phrases[g], "substance.phrases") for g in SUBSTANCE_GROUPS},
+    )
+
+
+_BUNDLED: dict | None = None
+
+
+def _bundled() -> dict:
+    """The bundled rules file as data, for sections an admin's older copy lacks."""
+    global _BUNDLED
+    if _BUNDLED is None:
+        text = resources.files("triage.resources").joinpath(DEFAULT_RULES).read_text(encoding="utf-8")
+        _BUNDLED = yaml.safe_load(text)
+    return _BUNDLED
 
 
 def load_rules(path: str | Path | None = None) -> QualityRules:

@@ -575,3 +575,35 @@ def case_stats(session: Session, at: datetime | None = None) -> dict[str, Any]:
             everything[key].extend(values)
     total = row(None, sum(volume.values()), sum(overdue.values()), everything)
     return {"rows": rows, "total": total}
+
+
+def sent_despite_flags(session: Session, limit: int = 50) -> tuple[list[dict[str, Any]], int]:
+    """The newest replies sent although the quality check asked for revision, with the clerk's reason.
+
+    A supervisor reads these to judge each call; the total says how many there are in all.
+    """
+    sent = (Reply.kind == "final", Reply.flagged.is_(True))
+    total = session.scalar(select(func.count()).select_from(Reply).where(*sent)) or 0
+    rows = session.execute(
+        select(Reply, Case.department, Case.title)
+        .join(Case, Case.id == Reply.case_id)
+        .where(*sent)
+        .order_by(Reply.created_at.desc(), Reply.id.desc())
+        .limit(limit)
+    ).all()
+    items = []
+    for reply, department, title in rows:
+        qc = reply.qc or {}
+        items.append(
+            {
+                "case_id": reply.case_id,
+                "title": title,
+                "department": department,
+                "score": qc.get("score"),
+                "flags": [f.get("code") for f in qc.get("flags", [])],
+                "reason": reply.confirm_reason,
+                "actor": reply.actor,
+                "at": reply.created_at,
+            }
+        )
+    return items, int(total)
