@@ -16,11 +16,9 @@ HINT_LIMIT = 20
 
 
 def _table(state: Any) -> Any | None:
+    """The live routing table; None when none loaded (a broken file is reported by /admin/routing)."""
     routing = getattr(state, "routing", None)
-    try:
-        return getattr(routing, "table", None) if routing is not None else None
-    except Exception:  # a broken table is reported by /admin/routing
-        return None
+    return getattr(routing, "table", None) if routing is not None else None
 
 
 def routable_departments(state: Any) -> list[str] | None:

@@ -14,7 +14,10 @@ from triage.store.models import Event, Reply
 
 WAGES = {"title": "公司拖欠工资", "body": "我们公司拖欠农民工工资三个月了，老板不接电话"}
 UNSURE = {"title": "咨询一下", "body": "请问这个事情应该找谁？"}  # the model abstains (about 37 %)
-LAWSUIT = {"title": "劳动纠纷", "body": "我和公司的劳动纠纷已经向法院起诉了，法院已经立案，请你们督促公司尽快支付工资。"}
+LAWSUIT = {
+    "title": "劳动纠纷",
+    "body": "我和公司的劳动纠纷已经向法院起诉了，法院已经立案，请你们督促公司尽快支付工资。",
+}
 LAMP = "城南区锦绣花园12幢门口的路灯已经坏了两个星期，晚上一片漆黑，老人小孩出行很不安全，请尽快修复。"
 GOOD = (
     "网友您好：您反映的公司拖欠工资问题已收悉。经核实，该公司拖欠12名员工3个月工资共计15万元。1月9日，"
@@ -141,7 +144,9 @@ def test_queue_items_and_the_case_carry_the_possible_duplicate(c):
 
 def test_merge_one_reply_answers_every_merged_petition_and_stats_count_them(c):
     main, repeat = _pair(c)
-    c.post(f"/cases/{main['id']}/routing", json={"action": "override", "department": "城管局", "reason": "路灯"})
+    c.post(
+        f"/cases/{main['id']}/routing", json={"action": "override", "department": "城管局", "reason": "路灯"}
+    )
     r = c.post(f"/cases/{repeat['id']}/merge", json={"into": main["id"], "version": repeat["version"]})
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "merged" and r.json()["merged_into"] == main["id"]
@@ -162,7 +167,10 @@ def test_merge_one_reply_answers_every_merged_petition_and_stats_count_them(c):
     answered = c.get(f"/cases/{repeat['id']}").json()
     assert answered["status"] == "closed" and answered["reply"]["text"] == reply
     assert answered["external_id"] == repeat["external_id"] and answered["merged_into"] == main["id"]
-    assert answered["history"][-1]["kind"] == "reply_sent" and answered["history"][-1]["data"]["via_case"] == main["id"]
+    assert (
+        answered["history"][-1]["kind"] == "reply_sent"
+        and answered["history"][-1]["data"]["via_case"] == main["id"]
+    )
     assert events(c, main["id"])[-1]["data"]["merged_cases"] == [repeat["id"]]
     stats = c.get("/stats").json()
     assert stats["petitions"] == {"received": 2, "merged": 1, "merged_waiting": 0, "replies_sent": 2}
@@ -273,10 +281,13 @@ def test_a_return_redrafts_without_the_returning_departments_answers(c):
     assert len(redrafted) == 2 and redrafted[-1]["data"]["department"] is None
 
 
-@pytest.mark.parametrize("path,body", [
-    ("routing", {"action": "override", "department": "燃气集团", "reason": "燃气"}),
-    ("return", {"reason": "不是我们的", "department": "燃气集团"}),
-])
+@pytest.mark.parametrize(
+    "path,body",
+    [
+        ("routing", {"action": "override", "department": "燃气集团", "reason": "燃气"}),
+        ("return", {"reason": "不是我们的", "department": "燃气集团"}),
+    ],
+)
 def test_departments_outside_the_routing_table_are_refused(c, path, body):
     case = submit(c)
     r = c.post(f"/cases/{case['id']}/{path}", json=body)

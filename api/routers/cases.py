@@ -529,7 +529,8 @@ def merge(case_id: RowId, payload: MergeIn, request: Request) -> dict[str, Any]:
             main = get_case(s, payload.into)
         except CaseNotFound:
             raise HTTPException(
-                status.HTTP_404_NOT_FOUND, f"into: no case with id {payload.into} to merge case {case_id} into"
+                status.HTTP_404_NOT_FOUND,
+                f"into: no case with id {payload.into} to merge case {case_id} into",
             ) from None
         merge_case(s, repeat, main, actor=actor(request), expected_version=payload.version)
         return detail(get_case(s, case_id, full=True), now())

@@ -511,7 +511,11 @@ def save_reply(
         _check_not_merged(case)
         waiting = waiting_for_routing(case)
         if waiting is not None:
-            what = "choose the department (override)" if case.status == RETURNED else "accept or override the department"
+            what = (
+                "choose the department (override)"
+                if case.status == RETURNED
+                else "accept or override the department"
+            )
             raise Conflict(f"case {case.id} is waiting for a routing decision ({waiting}): {what} first")
         if not case.department:
             raise Conflict(f"case {case.id} has no department: route it before sending the reply")
@@ -663,7 +667,9 @@ def unmerge_case(
     stamp = clock_now()
     merged = next((e for e in reversed(repeat.events) if e.kind == "merged"), None)
     previous = (merged.data or {}).get("previous_status") if merged else None
-    repeat.status = previous if previous in OPEN_STATUSES else (ASSIGNED if repeat.routing_state != SUGGESTED else NEW)
+    repeat.status = (
+        previous if previous in OPEN_STATUSES else (ASSIGNED if repeat.routing_state != SUGGESTED else NEW)
+    )
     repeat.merged_into = None
     _touch(repeat, stamp)
     _touch(main, stamp)
