@@ -443,6 +443,7 @@ def test_a_repeat_is_marked_linked_to_the_earlier_case_and_merged(page, server, 
     merged = page.locator(f"#merged-list li[data-case-id='{repeat['id']}']")
     assert repeat["external_id"] in merged.inner_text() and "已并单" in merged.inner_text()
     assert "并单 1 件" in page.inner_text("#case-badges")
+    page.screenshot(path=str(tmp_path / "merged.png"), full_page=True)
 
 
 def test_an_out_of_scope_case_shows_its_evidence_and_the_template_goes_in_with_one_click(

@@ -202,6 +202,7 @@ def test_unmerge_puts_the_petition_back_as_it_was(c):
         ("main_merged", 409, "is itself merged into case"),
         ("already_merged", 409, "is already merged into case"),
         ("has_children", 409, "has petitions merged into it"),
+        ("reverse", 409, "has petitions merged into it"),
     ],
 )
 def test_bad_merges_are_refused_and_change_nothing(c, setup, status, message):
@@ -221,6 +222,8 @@ def test_bad_merges_are_refused_and_change_nothing(c, setup, status, message):
         c.post(f"/cases/{b['id']}/merge", json={"into": third["id"]})
     elif setup == "has_children":
         c.post(f"/cases/{third['id']}/merge", json={"into": b["id"]})
+    elif setup == "reverse":  # a merged into b; then b into a
+        c.post(f"/cases/{a['id']}/merge", json={"into": b["id"]})
     before = (c.get(f"/cases/{repeat}").json(), count(c, Event))
     r = c.post(f"/cases/{repeat}/merge", json={"into": into})
     assert r.status_code == status and message in r.json()["detail"], r.text

@@ -629,16 +629,16 @@ def merge_case(
         raise Conflict(f"case {repeat.id} is closed: a case already answered cannot be merged")
     if repeat.status == MERGED:
         raise Conflict(f"case {repeat.id} is already merged into case {repeat.merged_into}: unmerge it first")
+    children = [c.id for c in merged_cases(session, repeat)]
+    if children:
+        raise Conflict(
+            f"case {repeat.id} has petitions merged into it ({', '.join(map(str, children))}): unmerge them first"
+        )
     if main.status == CLOSED:
         raise Conflict(f"case {main.id} is closed: merge into an open case")
     if main.status == MERGED:
         raise Conflict(
             f"case {main.id} is itself merged into case {main.merged_into}: merge into case {main.merged_into} instead"
-        )
-    children = [c.id for c in merged_cases(session, repeat)]
-    if children:
-        raise Conflict(
-            f"case {repeat.id} has petitions merged into it ({', '.join(map(str, children))}): unmerge them first"
         )
     stamp = clock_now()
     previous = repeat.status
