@@ -354,3 +354,46 @@ def test_reconsideration_and_petition_review_requests_are_flagged(c, body, reaso
 )
 def test_ordinary_petitions_mentioning_these_words_are_not_flagged(text):
     assert OutOfScopeDetector.from_file().detect(text) is None
+
+
+def test_the_migration_copies_existing_duplicate_links_onto_the_cases(db_url):
+    """A store created before 0004: its suggestions' possible_duplicate reach the queue after upgrade."""
+    import json
+
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from triage.store.engine import alembic_config
+
+    engine = create_engine(db_url)
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0002")
+        stamp = "2026-12-01 09:00:00"
+        for case_id in (1, 2):
+            conn.execute(
+                text(
+                    "INSERT INTO cases (id, external_id, title, body, received_at, status, due_at, abstain,"
+                    " manual_queue, routing_state, returns, created_at, updated_at, version)"
+                    " VALUES (:id, :ext, 't', 'b', :t, 'new', :t, false, false, 'suggested', 0, :t, :t, 1)"
+                ),
+                {"id": case_id, "ext": f"OLD-{case_id}", "t": stamp},
+            )
+        link = {"possible_duplicate": {"case_id": 1, "similarity": 0.93}}
+        for case_id, details in ((1, {}), (2, link)):
+            conn.execute(
+                text(
+                    "INSERT INTO routings (case_id, kind, details, created_at)"
+                    " VALUES (:id, 'suggestion', :details, :t)"
+                ),
+                {"id": case_id, "details": json.dumps(details), "t": stamp},
+            )
+        conn.commit()
+        command.upgrade(cfg, "head")
+        conn.commit()
+        rows = conn.execute(
+            text("SELECT id, duplicate_of, duplicate_similarity, merged_into FROM cases ORDER BY id")
+        )
+        assert [tuple(r) for r in rows] == [(1, None, None, None), (2, 1, 0.93, None)]
+    engine.dispose()

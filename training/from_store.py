@@ -166,7 +166,13 @@ def retrain_from_store(
     loaded = load_store_data(store, csv_path, text_cols, label_col)
     loaded.data.validate()
     _, x_test, _, y_test = split(loaded.data, test_size, seed)
-    report(0.2, f"training on {len(loaded.data)} petitions")
+    n = loaded.counts
+    report(
+        0.2,
+        f"training on {len(loaded.data)} petitions ({n['explicit_accept']} accepted and"
+        f" {n['explicit_override']} overridden by staff, {n['csv']} from the CSV;"
+        f" {n['left_out_implicit']} implicit accepts left out)",
+    )
     bundle = train_bundle(
         loaded.data,
         registry,
