@@ -397,3 +397,19 @@ def test_the_migration_copies_existing_duplicate_links_onto_the_cases(db_url):
         )
         assert [tuple(r) for r in rows] == [(1, None, None, None), (2, 1, 0.93, None)]
     engine.dispose()
+
+
+def test_the_written_cue_sample_is_flagged_with_the_right_reason_and_its_near_misses_are_not():
+    import csv
+    from pathlib import Path
+
+    detector = OutOfScopeDetector.from_file()
+    with (Path(__file__).parent / "data" / "out_of_scope_cues.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    wrong = [
+        (r["id"], got)
+        for r in rows
+        if (got := (d.reason if (d := detector.detect(r["title"] + "。" + r["body"])) else ""))
+        != r["expected"]
+    ]
+    assert len(rows) == 24 and wrong == []
