@@ -407,7 +407,7 @@ def _redraft_for(request: Request, case_id: int, department: str | None) -> Draf
     transaction opens (drafting reads indexes and can be slow, like at intake), or None when the
     department does not change or the case cannot change. An out-of-scope case keeps its template."""
     with request.app.state.store.session() as s:
-        case = get_case(s, case_id, full=True)
+        case = get_case(s, case_id)
         if case.department == department or case.status not in OPEN_STATUSES:
             return None
         title, body, request_type = case.title, case.body, case.request_type
