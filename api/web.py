@@ -24,6 +24,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from api.departments import routable_departments
+
 log = logging.getLogger("triage.web")
 
 HERE = Path(__file__).parent
@@ -40,6 +42,7 @@ STATUS_CHOICES = [
     ("assigned", "已分派"),
     ("returned", "被退回"),
     ("closed", "已办结"),
+    ("merged", "已并单"),
     ("", "全部"),
 ]
 
@@ -120,7 +123,11 @@ def queue_page(request: Request) -> HTMLResponse:
 
 @router.get("/case/{case_id}", response_class=HTMLResponse)
 def case_page(request: Request, case_id: int) -> HTMLResponse:
-    return _page(request, "case.html", case_id=case_id)
+    # the override list offers the routing table's departments (not the model's labels)
+    route_to = routable_departments(request.app.state)
+    return _page(
+        request, "case.html", case_id=case_id, route_departments=route_to or known_departments(request.app)
+    )
 
 
 @router.get("/supervisor", response_class=HTMLResponse)

@@ -47,6 +47,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/cases/{case_id}/routing"): STAFF,
     ("POST", "/cases/{case_id}/reply"): STAFF,
     ("POST", "/cases/{case_id}/return"): STAFF,
+    ("POST", "/cases/{case_id}/merge"): STAFF,
+    ("POST", "/cases/{case_id}/unmerge"): STAFF,
     ("GET", "/stats"): STAFF,
     ("GET", "/stats/flagged-replies"): STAFF,
     ("POST", "/draft"): STAFF,

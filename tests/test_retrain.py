@@ -52,7 +52,16 @@ def test_labels_come_from_final_routings_and_returns_are_hard_negatives(store):
     with store.session(write=True) as s:
         return_case(s, get_case(s, returned), reason="不是我们的", department=None, actor="t")
     loaded = load_store_data(store)
-    assert loaded.counts == {"store": 3, "csv": 0, "total": 3, "hard_negatives": 1}
+    assert loaded.counts == {
+        "store": 3,
+        "explicit_accept": 3,
+        "explicit_override": 0,
+        "left_out_implicit": 0,
+        "left_out_undecided": 3,  # two suggestions nobody confirmed, one returned
+        "csv": 0,
+        "total": 3,
+        "hard_negatives": 1,
+    }
     assert loaded.data.labels == [r["department"] for r in rows[:3]]
     assert loaded.data.rows == accepted
     assert loaded.hard_negatives[0][1] == rows[5]["department"]
@@ -68,6 +77,8 @@ def test_retrain_compares_new_and_live_on_the_same_split_and_promotes_only_when_
     live = registry.live_version()
     result = retrain_from_store(store, registry, seed=1)
     assert result["promoted"] is False and registry.live_version() == live
+    assert result["data"]["explicit_accept"] == result["data"]["store"] == len(load_sample())
+    assert result["data"]["left_out_implicit"] == 0
     assert result["new"]["version"] == result["version"] != live and registry.is_complete(result["version"])
     assert result["live"]["version"] == live
     assert result["new"]["n"] == result["live"]["n"] == result["held_out"] > 0

@@ -1,8 +1,11 @@
 """Training data from the case store: final routings as labels, returns (退单) as hard negatives.
 
-A case counts as labelled once a clerk accepted or overrode its department (sending the reply
-accepts implicitly); the label is that final department. A case a department returned and nobody
-re-routed yet has no label and is left out - its only certain fact is where it does *not*
+A case counts as labelled once a clerk explicitly accepted or overrode its department; the label
+is that final department. Sending a reply on a confident case accepts its department implicitly
+(recorded with `implicit: true`): that is the model's own guess, never checked by anyone, so it
+is left out, like cases whose suggestion nobody touched - training on them would only teach the
+model what it already believes. A case a department returned and nobody re-routed yet has no
+label and is left out - its only certain fact is where it does *not*
 belong, which is kept as a hard negative: the retrain report shows how often the new and the
 live model would still send such petitions to the department that returned them.
 """
@@ -16,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from training.bundles import BundleError, ModelRegistry
 from training.data import LabelledData, load_labelled_csv
@@ -27,7 +30,7 @@ from triage.classifier import PetitionClassifier
 from triage.csvio import DataError
 from triage.routing.table import RoutingTable
 from triage.store.engine import Store
-from triage.store.models import ACCEPTED, OVERRIDDEN, Case, Routing
+from triage.store.models import ACCEPTED, OVERRIDDEN, SUGGESTED, Case, Routing
 from triage.text import petition_text
 
 Progress = Callable[[float, str], None]
@@ -58,19 +61,24 @@ def load_store_data(
     labels: list[str] = []
     rows: list[int] = []
     negatives: list[tuple[str, str]] = []
+    decided = {"accept": 0, "override": 0}
+    implicit = 0
     with store.session() as session:
-        query = (
-            select(Case.id, Case.title, Case.body, Case.department)
-            .where(Case.routing_state.in_((ACCEPTED, OVERRIDDEN)), Case.department.is_not(None))
-            .order_by(Case.id)
-            .execution_options(yield_per=5000)
-        )
-        for case_id, title, body, department in [] if only_csv else session.execute(query):
+        for case_id, title, body, department, kind, details in (
+            [] if only_csv else session.execute(_last_decisions())
+        ):
+            if kind == "accept" and (details or {}).get("implicit"):
+                implicit += 1
+                continue
             text = petition_text(title, body)
             if text.strip():
                 texts.append(text)
                 labels.append(department)
                 rows.append(case_id)
+                decided[kind] += 1
+        undecided = session.scalar(
+            select(func.count()).select_from(Case).where(Case.routing_state == SUGGESTED)
+        )
         returns = (
             select(Case.title, Case.body, Routing.department)
             .join(Routing, Routing.case_id == Case.id)
@@ -89,12 +97,46 @@ def load_store_data(
     source = str(csv_path) if only_csv else "case store" + (f" + {csv_path}" if csv_path else "")
     if not texts:
         raise DataError(
-            source, "no labelled cases: accept or override some routings first, or upload a labelled CSV"
+            source,
+            "no labelled cases: accept or override some routings first (replies sent without an"
+            f" explicit routing decision do not count: {implicit} left out), or upload a labelled CSV",
         )
     return StoreData(
         data=LabelledData(texts=texts, labels=labels, source=source, rows=rows),
         hard_negatives=negatives,
-        counts={"store": from_store, "csv": from_csv, "total": len(texts), "hard_negatives": len(negatives)},
+        counts={
+            "store": from_store,
+            "explicit_accept": decided["accept"],
+            "explicit_override": decided["override"],
+            "left_out_implicit": implicit,
+            "left_out_undecided": int(undecided or 0),
+            "csv": from_csv,
+            "total": len(texts),
+            "hard_negatives": len(negatives),
+        },
+    )
+
+
+def _last_decisions():
+    """Per case with a department, its latest clerk decision (accept or override) when that is
+    the latest routing step (a later return undoes it): (id, title, body, department, kind, details)."""
+    latest = (
+        select(Routing.case_id, func.max(Routing.id).label("routing_id"))
+        .where(Routing.kind.in_(("accept", "override", "return")))
+        .group_by(Routing.case_id)
+        .subquery()
+    )
+    return (
+        select(Case.id, Case.title, Case.body, Case.department, Routing.kind, Routing.details)
+        .join(latest, latest.c.case_id == Case.id)
+        .join(Routing, Routing.id == latest.c.routing_id)
+        .where(
+            Routing.kind.in_(("accept", "override")),
+            Case.routing_state.in_((ACCEPTED, OVERRIDDEN)),
+            Case.department.is_not(None),
+        )
+        .order_by(Case.id)
+        .execution_options(yield_per=5000)
     )
 
 
@@ -141,7 +183,13 @@ def retrain_from_store(
     loaded = load_store_data(store, csv_path, text_cols, label_col, only_csv=only_csv)
     loaded.data.validate()
     _, x_test, _, y_test = split(loaded.data, test_size, seed)
-    report(0.2, f"training on {len(loaded.data)} petitions")
+    n = loaded.counts
+    report(
+        0.2,
+        f"training on {len(loaded.data)} petitions ({n['explicit_accept']} accepted and"
+        f" {n['explicit_override']} overridden by staff, {n['csv']} from the CSV;"
+        f" {n['left_out_implicit']} implicit accepts left out)",
+    )
     bundle = train_bundle(
         loaded.data,
         registry,

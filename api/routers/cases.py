@@ -16,8 +16,10 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import object_session
 
 from api.auth import actor
+from api.departments import checked_department
 from api.feedback import learn_from_reply
 from api.intake_duplicates import find_possible_duplicate, index_case
 from api.live_model import NoLiveModel
@@ -25,17 +27,23 @@ from api.routers.routing import request_type_prediction
 from api.validation import RowId, StoredText, petition_or_error
 from triage.quality.reasons import reason_problem
 from triage.store.clock import iso, now, parse_time
-from triage.store.intake import make_draft, suggest
-from triage.store.models import CLOSED, Case
+from triage.store.intake import suggest, suggested_draft
+from triage.store.models import CLOSED, OPEN_STATUSES, Case
 from triage.store.repository import (
     CaseFilter,
+    CaseNotFound,
+    Draft,
     decide_routing,
     find_by_external_id,
     get_case,
     list_cases,
+    merge_case,
+    merged_cases,
     parse_status,
+    redraft,
     return_case,
     save_reply,
+    unmerge_case,
 )
 from triage.store.repository import (
     create_case as store_case,
@@ -88,6 +96,15 @@ class ReplyIn(BaseModel):
     version: int | None = None
 
 
+class MergeIn(BaseModel):
+    into: int = Field(ge=1, le=2**63 - 1, description="the case whose reply answers this repeat (并单)")
+    version: int | None = Field(default=None, description="the version of the repeat you read")
+
+
+class UnmergeIn(BaseModel):
+    version: int | None = None
+
+
 class ReturnIn(BaseModel):
     reason: StoredText = Field(
         min_length=1, max_length=2000, description="why the department says the case is not theirs"
@@ -102,7 +119,7 @@ class ReturnIn(BaseModel):
 
 
 def _deadline(case: Case, at: datetime) -> dict[str, Any]:
-    open_ = case.status != CLOSED
+    open_ = case.status in OPEN_STATUSES
     return {
         "deadline": iso(case.due_at),
         "overdue": open_ and case.due_at < at,
@@ -127,8 +144,17 @@ def summary(case: Case, at: datetime) -> dict[str, Any]:
         "received_at": iso(case.received_at),
         **_deadline(case, at),
         "returns": case.returns,
+        "possible_duplicate": _duplicate(case),
+        "merged_into": case.merged_into,
         "version": case.version,
     }
+
+
+def _duplicate(case: Case) -> dict[str, Any] | None:
+    """The earlier case this one may repeat, shaped as POST /cases returns it."""
+    if case.duplicate_of is None:
+        return None
+    return {"case_id": case.duplicate_of, "similarity": case.duplicate_similarity}
 
 
 def _routing_view(case: Case) -> dict[str, Any]:
@@ -187,6 +213,16 @@ def detail(case: Case, at: datetime) -> dict[str, Any]:
         "closed_at": iso(case.closed_at),
         "routing": (routing := _routing_view(case)),
         "possible_duplicate": routing["possible_duplicate"],
+        "merged": [
+            {
+                "id": m.id,
+                "external_id": m.external_id,
+                "title": m.title,
+                "status": m.status,
+                "received_at": iso(m.received_at),
+            }
+            for m in merged_cases(object_session(case), case)
+        ],
         "draft": {"text": suggested.text, "tier": suggested.tier, "sources": suggested.sources}
         if suggested
         else {"text": "", "tier": None, "sources": []},
@@ -269,8 +305,13 @@ def create(payload: CaseIn, request: Request, response: Response) -> dict[str, A
     duplicate = find_possible_duplicate(state, text, received)
     if duplicate is not None:
         suggestion.details["possible_duplicate"] = duplicate
-    draft = make_draft(
-        getattr(state, "drafter", None), title, body, suggestion.department, suggestion.request_type
+    draft = suggested_draft(
+        getattr(state, "drafter", None),
+        title,
+        body,
+        suggestion.department,
+        suggestion.request_type,
+        suggestion.details.get("out_of_scope"),
     )
     try:
         with store.session(write=True) as s:
@@ -343,18 +384,40 @@ def read(case_id: RowId, request: Request) -> dict[str, Any]:
     "/cases/{case_id}/routing", summary="Accept the suggested department or override it with a reason"
 )
 def route(case_id: RowId, payload: RoutingIn, request: Request) -> dict[str, Any]:
+    department = payload.department
+    draft = None
+    if payload.action == "override":
+        department = checked_department(request.app.state, department, "department")
+        draft = _redraft_for(request, case_id, department)
     with request.app.state.store.session(write=True) as s:
         case = get_case(s, case_id)
         decide_routing(
             s,
             case,
             action=payload.action,
-            department=payload.department,
+            department=department,
             reason=payload.reason,
             actor=actor(request),
             expected_version=payload.version,
         )
+        if draft is not None:
+            redraft(s, case, draft, drafted_for=department, actor=actor(request))
         return detail(get_case(s, case_id, full=True), now())
+
+
+def _redraft_for(request: Request, case_id: int, department: str | None) -> Draft | None:
+    """The suggested draft for the case once routed to `department`, made before the write
+    transaction opens (drafting reads indexes and can be slow, like at intake), or None when the
+    department does not change or the case cannot change. An out-of-scope case keeps its template."""
+    with request.app.state.store.session() as s:
+        case = get_case(s, case_id)
+        if case.department == department or case.status not in OPEN_STATUSES:
+            return None
+        title, body, request_type = case.title, case.body, case.request_type
+        out_of_scope = _routing_view(case)["out_of_scope"]
+    return suggested_draft(
+        getattr(request.app.state, "drafter", None), title, body, department, request_type, out_of_scope
+    )
 
 
 def _quality(request: Request, case: Case, text: str) -> tuple[dict[str, Any] | None, bool]:
@@ -451,14 +514,51 @@ def reply(case_id: RowId, payload: ReplyIn, request: Request) -> dict[str, Any]:
     "/cases/{case_id}/return", summary="退单: the department says the case is not theirs (a hard negative)"
 )
 def give_back(case_id: RowId, payload: ReturnIn, request: Request) -> dict[str, Any]:
+    returning = checked_department(request.app.state, payload.department, "department")
+    draft = _redraft_for(request, case_id, None)  # back to manual routing: no department's answers
     with request.app.state.store.session(write=True) as s:
         case = get_case(s, case_id)
         return_case(
             s,
             case,
             reason=payload.reason,
-            department=payload.department,
+            department=returning,
             actor=actor(request),
             expected_version=payload.version,
         )
+        if draft is not None:
+            redraft(s, case, draft, drafted_for=None, actor=actor(request))
+        return detail(get_case(s, case_id, full=True), now())
+
+
+@router.post(
+    "/cases/{case_id}/merge",
+    summary="并单: merge a repeated petition into the case whose reply will answer it",
+    responses={
+        409: {"description": "A closed or already merged case, or a main case that is closed or merged"}
+    },
+)
+def merge(case_id: RowId, payload: MergeIn, request: Request) -> dict[str, Any]:
+    with request.app.state.store.session(write=True) as s:
+        repeat = get_case(s, case_id, full=True)
+        try:
+            main = get_case(s, payload.into)
+        except CaseNotFound:
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND,
+                f"into: no case with id {payload.into} to merge case {case_id} into",
+            ) from None
+        merge_case(s, repeat, main, actor=actor(request), expected_version=payload.version)
+        return detail(get_case(s, case_id, full=True), now())
+
+
+@router.post(
+    "/cases/{case_id}/unmerge",
+    summary="Undo a merge (并单) while the main case is still open",
+    responses={409: {"description": "The case is not merged, or was answered with its main case"}},
+)
+def unmerge(case_id: RowId, request: Request, payload: UnmergeIn | None = None) -> dict[str, Any]:
+    with request.app.state.store.session(write=True) as s:
+        repeat = get_case(s, case_id, full=True)
+        unmerge_case(s, repeat, actor=actor(request), expected_version=payload.version if payload else None)
         return detail(get_case(s, case_id, full=True), now())

@@ -7,6 +7,8 @@ reply went out flagged (sent with a confirmed reason); refused attempts do not c
 the row of every case: the departments plus `unassigned` add up to it.
 `GET /stats/flagged-replies` lists the replies sent despite the flags with the clerk's reason, so a
 supervisor can judge each of those calls.
+`merged` counts the petitions merged (并单) into the department's cases; `petitions` totals the cases
+received, merged and answered (a merged petition answered by its main case's reply is one reply sent).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from triage.store.clock import iso, now
-from triage.store.repository import case_stats, sent_despite_flags
+from triage.store.repository import case_stats, petition_totals, sent_despite_flags
 
 router = APIRouter(tags=["cases"])
 
@@ -28,6 +30,7 @@ def stats(request: Request) -> dict[str, Any]:
     at = now()
     with request.app.state.store.session() as s:
         figures = case_stats(s, at)
+        totals = petition_totals(s)
     rows = figures["rows"]
     unassigned = next((r for r in rows if r["department"] is None), None)
     return {
@@ -35,6 +38,7 @@ def stats(request: Request) -> dict[str, Any]:
         "departments": [r for r in rows if r["department"] is not None],
         "unassigned": unassigned,
         "total": figures["total"],
+        "petitions": totals,
     }
 
 

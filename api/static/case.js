@@ -40,6 +40,7 @@
     document.title = "案件 #" + c.id + " · 留言办理";
     $("case-title").textContent = "#" + c.id + " " + (c.title || "（无标题）");
     renderBadges(c);
+    renderMerge(c);
     renderPetition(c);
     renderDeadline(c);
     renderRouting(c);
@@ -53,8 +54,49 @@
     box.append(T.badge(T.STATUS[c.status] || c.status, c.status === "closed" ? "ok" : ""));
     if (c.overdue) box.append(T.badge("超期", "danger"));
     if (T.needsManualRouting(c)) box.append(T.badge("待人工分派", "warn"));
-    if (T.isDuplicate(c)) box.append(T.badge("可能重复", "info"));
+    if (c.merged_into) box.append(T.caseBadge("已并入 #" + c.merged_into, "ok", c.merged_into));
+    else if (T.isDuplicate(c)) box.append(T.duplicateBadge(c));
+    if (c.merged && c.merged.length) box.append(T.badge("并单 " + c.merged.length + " 件", "info"));
     if (c.returns > 0) box.append(T.badge("退回 " + c.returns + " 次", "warn"));
+  }
+
+  // 并单: the earlier case this one may repeat (merge into it), the case it is merged into
+  // (unmerge), or the petitions merged into this one (answered with its reply).
+  function renderMerge(c) {
+    const open = c.status !== "closed";
+    const dup = T.duplicateOf(c);
+    const merged = c.merged || [];
+    $("duplicate-box").hidden = !(dup && !c.merged_into && open);
+    if (dup) {
+      const text = T.clear($("duplicate-text"));
+      const similar = dup.similarity !== null && dup.similarity !== undefined ? "（相似度 " + Math.round(dup.similarity * 100) + "%）" : "";
+      text.append("可能重复：与 ", T.el("a", { href: "/case/" + encodeURIComponent(dup.case_id), text: "案件 #" + dup.case_id }), " 内容相似" + similar + "。");
+      $("merge-button").textContent = "并入 #" + dup.case_id;
+    }
+    $("merged-into-box").hidden = !c.merged_into;
+    if (c.merged_into) {
+      const text = T.clear($("merged-into-text"));
+      text.append("本留言已并入 ", T.el("a", { href: "/case/" + encodeURIComponent(c.merged_into), text: "案件 #" + c.merged_into }), open ? "，随该案答复一并办结。" : "，已随该案答复办结。");
+      $("unmerge-button").hidden = !open;
+    }
+    $("merged-box").hidden = !merged.length;
+    const list = T.clear($("merged-list"));
+    for (const m of merged) {
+      list.append(
+        T.el(
+          "li",
+          { dataset: { caseId: m.id } },
+          T.el("a", { href: "/case/" + encodeURIComponent(m.id), text: "#" + m.id }),
+          " ",
+          T.el("span", { class: "muted small", text: m.external_id }),
+          " ",
+          T.el("span", { text: m.title || "（无标题）" }),
+          " ",
+          T.badge(T.STATUS[m.status] || m.status, m.status === "closed" ? "ok" : "")
+        )
+      );
+    }
+    $("merge-panel").hidden = $("duplicate-box").hidden && $("merged-into-box").hidden && $("merged-box").hidden;
   }
 
   function renderPetition(c) {
@@ -95,23 +137,26 @@
   function renderRouting(c) {
     const r = c.routing || {};
     const line = T.clear($("routing-suggestion"));
-    const suggested = r.suggested_department || r.label;
-    if (suggested) {
-      line.append("模型建议：", T.el("strong", { text: suggested }), "（置信度 " + T.pct(r.confidence) + "）");
+    // the model's label (模型类别) and the department the table routes it to (承办部门) are told apart
+    if (r.label) {
+      line.append("模型类别：", T.el("strong", { class: "model-label", text: r.label }), "（置信度 " + T.pct(r.confidence) + "）");
+      line.append(T.el("div", {}, "建议承办部门：", T.el("strong", { class: "suggested-department", text: r.suggested_department || "（路由表无对应部门）" })));
     } else {
       line.append("模型没有给出建议。");
     }
-    if (r.state === "accepted" && c.department) line.append(T.el("div", { text: "已接受，由 " + c.department + " 办理" }));
-    if (r.state === "overridden" && c.department) line.append(T.el("div", { class: "warn-text", text: "已改派到 " + c.department }));
+    if (r.state === "accepted" && c.department) line.append(T.el("div", { text: "已接受，承办部门：" + c.department }));
+    if (r.state === "overridden" && c.department) line.append(T.el("div", { class: "warn-text", text: "已改派到 " + c.department + "（承办部门）" }));
     if (r.departments && r.departments.assist && r.departments.assist.length) {
       line.append(T.el("div", { class: "muted", text: "协办：" + r.departments.assist.join("、") }));
     }
-    if (r.out_of_scope) line.append(T.el("div", { class: "warn-text", text: "不属受理范围：" + describeOutOfScope(r.out_of_scope) }));
+    renderOutOfScope(c, r.out_of_scope);
     for (const back of r.returned_by || []) {
       line.append(T.el("div", { class: "warn-text", text: back.department + " 于 " + T.time(back.at) + " 退回：" + back.reason }));
     }
     if (r.model_version) line.append(T.el("div", { class: "muted small", text: "模型版本 " + r.model_version }));
-    $("routing-manual").hidden = !T.needsManualRouting(c);
+    const manual = $("routing-manual");
+    manual.hidden = !T.needsManualRouting(c);
+    manual.textContent = waitingText(c);
 
     const topk = T.clear($("routing-topk"));
     for (const k of r.top_k || []) topk.append(T.el("li", {}, T.el("span", { text: k.label }), " ", T.el("span", { class: "muted", text: T.pct(k.probability) })));
@@ -129,24 +174,40 @@
     if (!similar.firstChild) similar.append(T.el("li", { class: "muted", text: "没有找到足够相似的历史案件" }));
 
     const open = c.status !== "closed";
-    $("routing-actions").hidden = !open;
+    $("routing-actions").hidden = !(open && c.status !== "merged");
     $("accept-routing").hidden = !(open && c.department && r.state === "suggested" && c.status !== "returned");
     $("return-box").hidden = !(open && c.department && c.status !== "returned");
     const list = T.clear($("department-list"));
-    for (const option of $("departments-data").content.querySelectorAll("option")) {
+    const source = $("route-departments-data") || $("departments-data");
+    for (const option of source.content.querySelectorAll("option")) {
       list.append(T.el("option", { value: option.value }));
     }
   }
 
-  function describeOutOfScope(o) {
-    if (typeof o === "string") return o;
-    return [o.category, o.reason, o.matched].filter(Boolean).join("，") || JSON.stringify(o);
+  // Why the case waits for a clerk's routing decision before a reply may go out.
+  function waitingText(c) {
+    const r = c.routing || {};
+    if (c.status === "returned") return "已被退回，请改派到承办部门后再答复。";
+    if (r.out_of_scope) return "不属受理范围，请确认分派（接受或改派）后再发送答复。";
+    if (c.abstain) return "模型不确定（置信度 " + T.pct(c.confidence) + "），需人工分派：请接受或改派后再发送答复。";
+    return "需人工分派：请接受或改派后再发送答复。";
+  }
+
+  function renderOutOfScope(c, o) {
+    const box = $("out-of-scope");
+    box.hidden = !o;
+    if (!o) return;
+    const item = typeof o === "string" ? { reason: o } : o;
+    $("oos-reason").textContent = item.reason || "";
+    $("oos-evidence").textContent = item.evidence || "—";
+    $("oos-template").textContent = item.template || "（没有模板）";
+    $("use-template").hidden = !item.template || c.status === "closed";
   }
 
   function renderDraft(c) {
     const d = c.draft || { text: "", sources: [] };
     const tier = $("draft-tier");
-    tier.textContent = d.tier === "suggest" ? "有参考，请核对" : d.tier === "escalate" ? "无合适参考，需人工撰写" : "";
+    tier.textContent = { suggest: "有参考，请核对", escalate: "无合适参考，需人工撰写", out_of_scope: "不予受理答复模板" }[d.tier] || "";
     tier.hidden = !d.tier;
     $("draft-text").textContent = d.text || "（没有草稿）";
     $("use-draft").hidden = !d.text || c.status === "closed";
@@ -176,6 +237,11 @@
     editor.readOnly = closed;
     $("save-draft").hidden = closed;
     $("send-reply").hidden = closed;
+    // no reply goes out on a guess: the routing must be decided first (the API refuses with 409)
+    const waiting = !closed && (T.needsManualRouting(c) || c.status === "merged");
+    $("send-reply").disabled = waiting;
+    $("send-hint").hidden = !waiting;
+    $("send-hint").textContent = c.status === "merged" ? "本留言已并单，请在案件 #" + c.merged_into + " 中答复。" : "发送前请先在“分派建议”中接受或改派承办部门。";
     $("refused").hidden = true;
     const final = $("final-reply");
     final.hidden = !(closed && c.reply);
@@ -197,6 +263,10 @@
     routing_accepted: "接受分派",
     routing_overridden: "改派",
     returned: "退单",
+    merged: "并单",
+    merge_received: "并入留言",
+    unmerged: "取消并单",
+    merge_undone: "留言取消并单",
     draft_saved: "保存草稿",
     reply_refused: "发送被质量检查拦下",
     reply_sent: "答复已发送",
@@ -213,8 +283,18 @@
         return d.channel ? "渠道 " + d.channel : "";
       case "routing_suggested":
         return (d.department || "无建议") + (d.confidence !== null && d.confidence !== undefined ? "（置信度 " + T.pct(d.confidence) + "）" : "") + (d.abstain ? "，需人工分派" : "");
-      case "draft_suggested":
-        return (d.tier === "suggest" ? "有参考" : "需人工撰写") + "，来源 " + (d.sources || 0) + " 条";
+      case "draft_suggested": {
+        const kind = { suggest: "有参考", out_of_scope: "不予受理模板" }[d.tier] || "需人工撰写";
+        const again = "department" in d ? "按" + (d.department || "未分派") + "重新生成，" : "";
+        return again + kind + "，来源 " + (d.sources || 0) + " 条";
+      }
+      case "merged":
+        return "并入案件 #" + d.into;
+      case "unmerged":
+        return "从案件 #" + d.from + " 取消并单";
+      case "merge_received":
+      case "merge_undone":
+        return "案件 #" + d.case + "（" + (d.external_id || "") + "）";
       case "routing_accepted":
         return (d.department || "") + (d.implicit ? "（发送答复时默认接受）" : "");
       case "routing_overridden":
@@ -228,6 +308,8 @@
         if (d.score !== null && d.score !== undefined) parts.push("质量得分 " + d.score);
         if (d.flags && d.flags.length) parts.push("问题：" + flagNames(d.flags));
         if (d.confirm_reason) parts.push("确认理由：" + d.confirm_reason);
+        if (d.via_case) parts.push("随案件 #" + d.via_case + " 的答复办结");
+        if (d.merged_cases && d.merged_cases.length) parts.push("同时答复并单留言 " + d.merged_cases.map((id) => "#" + id).join("、"));
         return parts.join("；");
       }
       default:
@@ -393,6 +475,24 @@
       $("reply-text").value = (current.draft && current.draft.text) || "";
       edited = true;
       scheduleCheck();
+    });
+    $("use-template").addEventListener("click", function () {
+      const o = (current.routing || {}).out_of_scope;
+      $("reply-text").value = (o && o.template) || "";
+      edited = true;
+      $("refused").hidden = true;
+      scheduleCheck();
+      T.toast("已将不予受理模板放入答复区。", "ok");
+    });
+    $("merge-button").addEventListener("click", function () {
+      const dup = T.duplicateOf(current);
+      if (!dup) return;
+      if (!window.confirm("确认将本留言 #" + current.id + " 并入案件 #" + dup.case_id + "？并单后本留言不再单独办理，案件 #" + dup.case_id + " 的答复将同时答复本留言。")) return;
+      change("/cases/" + current.id + "/merge", { into: dup.case_id }, "已并入案件 #" + dup.case_id + "。");
+    });
+    $("unmerge-button").addEventListener("click", function () {
+      if (!window.confirm("确认取消并单？本留言将回到待办队列单独办理。")) return;
+      change("/cases/" + current.id + "/unmerge", {}, "已取消并单。");
     });
     $("accept-routing").addEventListener("click", () => change("/cases/" + current.id + "/routing", { action: "accept" }, "已接受分派建议。"));
     $("override-form").addEventListener("submit", async function (event) {

@@ -202,7 +202,7 @@
 
   // -- wording ----------------------------------------------------------------------------------
 
-  T.STATUS = { new: "新案件", assigned: "已分派", returned: "被退回", closed: "已办结" };
+  T.STATUS = { new: "新案件", assigned: "已分派", returned: "被退回", closed: "已办结", merged: "已并单" };
   T.ROUTING_STATE = { suggested: "待确认", accepted: "已接受", overridden: "已改派" };
   T.FLAG = {
     empty_reply: "空答复",
@@ -257,14 +257,33 @@
   };
 
   // A case's "possible duplicate" mark, whichever field the store uses for it.
+  // The earlier case a case may repeat: {case_id, similarity} as POST /cases and GET /cases give it.
+  T.duplicateOf = function (c) {
+    const d = c.possible_duplicate;
+    return d && typeof d === "object" && d.case_id !== undefined && d.case_id !== null ? d : null;
+  };
+
   T.isDuplicate = function (c) {
-    if (c.possible_duplicate === true || c.duplicate === true) return true;
+    if (T.duplicateOf(c) || c.possible_duplicate === true || c.duplicate === true) return true;
     if (c.duplicate_of) return true;
     const lists = [c.duplicates, c.possible_duplicates];
     return lists.some((l) => Array.isArray(l) && l.length > 0);
   };
 
-  T.needsManualRouting = (c) => Boolean(c.abstain || c.manual_queue);
+  // Waiting for a clerk's routing decision: abstained, out of scope or returned, and not decided since.
+  T.needsManualRouting = (c) => Boolean(c.manual_queue) && c.status !== "closed" && c.status !== "merged";
+
+  // A badge that links to another case (the earlier one a repeat resembles, the case it is merged into).
+  T.caseBadge = function (text, kind, caseId, title) {
+    return T.el("a", { class: "badge " + (kind || ""), href: "/case/" + encodeURIComponent(caseId), title: title || "", text: text });
+  };
+
+  T.duplicateBadge = function (c) {
+    const d = T.duplicateOf(c);
+    if (!d) return T.badge("可能重复", "info");
+    const similar = d.similarity !== null && d.similarity !== undefined ? "相似度 " + Math.round(d.similarity * 100) + "%" : "";
+    return T.caseBadge("可能重复 #" + d.case_id, "info duplicate", d.case_id, "与案件 #" + d.case_id + " 相似 " + similar);
+  };
 
   T.badge = (text, kind) => T.el("span", { class: "badge " + (kind || ""), text: text });
 

@@ -24,7 +24,8 @@
     const cell = T.el("td", { class: "marks" });
     if (c.overdue) cell.append(T.badge("超期", "danger"));
     if (T.needsManualRouting(c)) cell.append(T.badge("待人工分派", "warn"));
-    if (T.isDuplicate(c)) cell.append(T.badge("可能重复", "info"));
+    if (c.merged_into) cell.append(T.caseBadge("已并入 #" + c.merged_into, "ok", c.merged_into));
+    else if (T.isDuplicate(c)) cell.append(T.duplicateBadge(c));
     if (c.returns > 0) cell.append(T.badge("退回 " + c.returns + " 次", "warn"));
     return cell;
   }

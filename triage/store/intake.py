@@ -112,3 +112,28 @@ def make_draft(
         sources=list(d.get("sources") or []),
         details={"missing": d.get("missing")},
     )
+
+
+OUT_OF_SCOPE_TIER = "out_of_scope"
+
+
+def suggested_draft(
+    drafter: Any | None,
+    title: str,
+    body: str,
+    department: str | None,
+    request_type: str | None,
+    out_of_scope: dict[str, Any] | None = None,
+) -> Draft | None:
+    """The draft a case suggests: for a matter the hotline must not accept (out of scope) the
+    reply template that tells the citizen where to go, otherwise the drafter's proposal for the
+    department. Used at intake and again whenever a clerk re-routes the case."""
+    template = (out_of_scope or {}).get("template")
+    if template:
+        return Draft(
+            text=template,
+            tier=OUT_OF_SCOPE_TIER,
+            sources=[],
+            details={"out_of_scope": out_of_scope.get("reason")},
+        )
+    return make_draft(drafter, title, body, department, request_type)

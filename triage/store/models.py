@@ -28,9 +28,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Statuses a case moves through. `returned` means a department sent it back (退单) and it waits
-# for a new routing decision; only `closed` is final.
-NEW, ASSIGNED, RETURNED, CLOSED = "new", "assigned", "returned", "closed"
-STATUSES = (NEW, ASSIGNED, RETURNED, CLOSED)
+# for a new routing decision; `merged` means it repeats another case (并单, see `merged_into`)
+# and is answered by that case's reply, so it leaves the open queue; only `closed` is final.
+NEW, ASSIGNED, RETURNED, CLOSED, MERGED = "new", "assigned", "returned", "closed", "merged"
+STATUSES = (NEW, ASSIGNED, RETURNED, CLOSED, MERGED)
 OPEN_STATUSES = (NEW, ASSIGNED, RETURNED)
 
 # How the current department was decided.
@@ -66,6 +67,11 @@ class Case(Base):
     routing_state: Mapped[str] = mapped_column(String(16), default=SUGGESTED)
     model_version: Mapped[str | None] = mapped_column(String(64))
     returns: Mapped[int] = mapped_column(Integer, default=0)
+    # 并单: the case whose reply answers this one (status `merged` until that reply is sent).
+    merged_into: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    # The earlier case this one may repeat (可能重复), copied from the suggestion for the queue.
+    duplicate_of: Mapped[int | None] = mapped_column(Integer)
+    duplicate_similarity: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)

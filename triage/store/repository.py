@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import column, func, or_, select, text
-from sqlalchemy.orm import Session, defer, selectinload
+from sqlalchemy.orm import Session, aliased, defer, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
 from triage.store.clock import now as clock_now
@@ -21,11 +21,13 @@ from triage.store.models import (
     ACCEPTED,
     ASSIGNED,
     CLOSED,
+    MERGED,
     NEW,
     OPEN_STATUSES,
     OVERRIDDEN,
     RETURNED,
     STATUSES,
+    SUGGESTED,
     Case,
     Event,
     Reply,
@@ -114,6 +116,8 @@ def create_case(
 ) -> Case:
     """A new case with the suggestion and draft that staff will see, all recorded as shown."""
     stamp = clock_now()
+    duplicate = (suggestion.details or {}).get("possible_duplicate") or {}
+    duplicate_of = duplicate.get("case_id") if isinstance(duplicate.get("case_id"), int) else None
     case = Case(
         external_id=external_id,
         title=title or "",
@@ -133,6 +137,8 @@ def create_case(
         routing_state="suggested",
         model_version=suggestion.model_version,
         returns=0,
+        duplicate_of=duplicate_of,
+        duplicate_similarity=duplicate.get("similarity") if duplicate_of is not None else None,
         created_at=stamp,
         updated_at=stamp,
     )
@@ -165,21 +171,48 @@ def create_case(
         },
     )
     if draft is not None:
-        session.add(
-            Reply(
-                case=case,
-                kind="suggested",
-                text=draft.text,
-                tier=draft.tier,
-                sources=draft.sources,
-                model_version=suggestion.model_version,
-                actor=actor,
-                created_at=stamp,
-            )
-        )
-        _event(session, case, "draft_suggested", actor, {"tier": draft.tier, "sources": len(draft.sources)})
+        _suggest_draft(session, case, draft, actor, stamp)
     session.flush()
     return case
+
+
+def _suggest_draft(
+    session: Session, case: Case, draft: Draft, actor: str | None, stamp: datetime, **why: Any
+) -> None:
+    session.add(
+        Reply(
+            case=case,
+            kind="suggested",
+            text=draft.text,
+            tier=draft.tier,
+            sources=draft.sources,
+            model_version=case.model_version,
+            actor=actor,
+            created_at=stamp,
+        )
+    )
+    _event(
+        session, case, "draft_suggested", actor, {"tier": draft.tier, "sources": len(draft.sources), **why}
+    )
+
+
+def redraft(
+    session: Session,
+    case: Case,
+    draft: Draft,
+    *,
+    drafted_for: str | None,
+    actor: str | None,
+) -> None:
+    """Replace the suggested draft after a re-routing (override or return).
+
+    The draft is computed before the write transaction opens, for `drafted_for`; when the case's
+    department changed again in between it is not stored (it would cite another department's answers).
+    """
+    if case.department != drafted_for:
+        return
+    _suggest_draft(session, case, draft, actor, clock_now(), department=drafted_for)
+    session.flush()
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -315,6 +348,37 @@ def _check_open(case: Case) -> None:
         raise Conflict(f"case {case.id} is closed: its reply was sent at {case.closed_at}")
 
 
+def _check_not_merged(case: Case) -> None:
+    if case.status == MERGED:
+        raise Conflict(
+            f"case {case.id} is merged into case {case.merged_into}: work on case {case.merged_into}, or unmerge it first"
+        )
+
+
+def waiting_for_routing(case: Case) -> str | None:
+    """Why a reply may not go out before a clerk decides the routing, or None when it may.
+
+    A case the model abstained on, one set aside as out of scope, and one a department returned
+    carry only a guess: sending a reply must not turn that guess into the case's department (and
+    so into a training label), so a clerk accepts or overrides it first.
+    """
+    if case.status == RETURNED:
+        back = next((r for r in reversed(case.routings) if r.kind == "return"), None)
+        return f"returned by {back.department if back else 'a department'}"
+    if case.routing_state != SUGGESTED:
+        return None
+    suggestion = next((r for r in case.routings if r.kind == "suggestion"), None)
+    out_of_scope = ((suggestion.details or {}) if suggestion else {}).get("out_of_scope")
+    if out_of_scope:
+        return f"out of scope: {out_of_scope.get('reason', '')}".strip()
+    if case.abstain:
+        shown = f" at {round(case.confidence * 100)} %" if case.confidence is not None else ""
+        return f"abstained{shown}"
+    if case.manual_queue:
+        return "set aside for manual routing"
+    return None
+
+
 def decide_routing(
     session: Session,
     case: Case,
@@ -328,6 +392,7 @@ def decide_routing(
     """Accept the current department or override it; an override is a labelled example."""
     _check_version(case, expected_version)
     _check_open(case)
+    _check_not_merged(case)
     stamp = clock_now()
     if action == "accept":
         if case.status == RETURNED or not case.department:
@@ -385,6 +450,7 @@ def return_case(
     """退单: the department says the case is not theirs; recorded as a hard negative for training."""
     _check_version(case, expected_version)
     _check_open(case)
+    _check_not_merged(case)
     if not reason or not reason.strip():
         raise StoreError("a return needs the reason the department gives")
     returning = (department or case.department or "").strip() or None
@@ -431,16 +497,28 @@ def save_reply(
     """Save a draft, or send the final reply (closing the case); a flagged send needs a reason.
 
     A refused send is recorded (kind `refused`) before the caller answers 422: the audit trail and
-    the share of replies that needed revising both count it.
+    the share of replies that needed revising both count it. A send on a case whose routing is
+    still the model's uncertain guess is refused (409) until a clerk decides it; on a confident
+    case the send accepts the department implicitly, recorded as such (never a training label).
+    The final reply also answers every case merged into this one (并单) and closes them.
     """
     _check_version(case, expected_version)
     _check_open(case)
     if not text or not text.strip():
         raise StoreError("reply text is empty")
     stamp = clock_now()
-    if send and (case.status == RETURNED or not case.department):
-        why = "was returned by a department" if case.status == RETURNED else "has no department"
-        raise Conflict(f"case {case.id} {why}: route it before sending the reply")
+    if send:
+        _check_not_merged(case)
+        waiting = waiting_for_routing(case)
+        if waiting is not None:
+            what = (
+                "choose the department (override)"
+                if case.status == RETURNED
+                else "accept or override the department"
+            )
+            raise Conflict(f"case {case.id} is waiting for a routing decision ({waiting}): {what} first")
+        if not case.department:
+            raise Conflict(f"case {case.id} has no department: route it before sending the reply")
     refused = send and flagged and not (confirm_reason and confirm_reason.strip())
     kind = "refused" if refused else ("final" if send else "draft")
     reply = Reply(
@@ -463,7 +541,7 @@ def save_reply(
     if refused:
         _event(session, case, "reply_refused", actor, qc_summary, model_version)
     elif send:
-        if case.routing_state == "suggested":
+        if case.routing_state == SUGGESTED:
             session.add(
                 Routing(
                     case=case,
@@ -483,12 +561,14 @@ def save_reply(
         case.status = CLOSED
         case.closed_at = stamp
         _touch(case, stamp)
+        sent = {**qc_summary, "confirm_reason": confirm_reason}
+        answered = _close_merged(session, case, reply, sent, actor, stamp)
         _event(
             session,
             case,
             "reply_sent",
             actor,
-            {**qc_summary, "confirm_reason": confirm_reason},
+            {**sent, "merged_cases": answered} if answered else sent,
             model_version,
         )
     else:
@@ -496,6 +576,107 @@ def save_reply(
         _event(session, case, "draft_saved", actor, qc_summary, model_version)
     session.flush()
     return reply
+
+
+def merged_cases(session: Session, main: Case) -> list[Case]:
+    """The petitions merged into `main` (open or answered with it), oldest first."""
+    return list(session.scalars(select(Case).where(Case.merged_into == main.id).order_by(Case.id)))
+
+
+def _close_merged(
+    session: Session, main: Case, reply: Reply, sent: dict[str, Any], actor: str | None, stamp: datetime
+) -> list[int]:
+    """Record the main case's final reply on each petition merged into it and close them."""
+    answered = []
+    for other in merged_cases(session, main):
+        if other.status != MERGED:
+            continue
+        session.add(
+            Reply(
+                case=other,
+                kind="final",
+                text=reply.text,
+                qc=reply.qc,
+                flagged=reply.flagged,
+                confirm_reason=reply.confirm_reason,
+                model_version=reply.model_version,
+                actor=actor,
+                created_at=stamp,
+            )
+        )
+        other.status = CLOSED
+        other.closed_at = stamp
+        other.department = main.department
+        _touch(other, stamp)
+        _event(session, other, "reply_sent", actor, {**sent, "via_case": main.id}, reply.model_version)
+        answered.append(other.id)
+    return answered
+
+
+def merge_case(
+    session: Session,
+    repeat: Case,
+    main: Case,
+    *,
+    actor: str | None,
+    expected_version: int | None = None,
+) -> Case:
+    """并单: `repeat` is answered by `main`'s reply; it leaves the open queue until then."""
+    _check_version(repeat, expected_version)
+    if repeat.id == main.id:
+        raise StoreError(f"case {repeat.id} cannot be merged into itself")
+    if repeat.status == CLOSED:
+        raise Conflict(f"case {repeat.id} is closed: a case already answered cannot be merged")
+    if repeat.status == MERGED:
+        raise Conflict(f"case {repeat.id} is already merged into case {repeat.merged_into}: unmerge it first")
+    children = [c.id for c in merged_cases(session, repeat)]
+    if children:
+        raise Conflict(
+            f"case {repeat.id} has petitions merged into it ({', '.join(map(str, children))}): unmerge them first"
+        )
+    if main.status == CLOSED:
+        raise Conflict(f"case {main.id} is closed: merge into an open case")
+    if main.status == MERGED:
+        raise Conflict(
+            f"case {main.id} is itself merged into case {main.merged_into}: merge into case {main.merged_into} instead"
+        )
+    stamp = clock_now()
+    previous = repeat.status
+    repeat.status = MERGED
+    repeat.merged_into = main.id
+    _touch(repeat, stamp)
+    _touch(main, stamp)
+    _event(session, repeat, "merged", actor, {"into": main.id, "previous_status": previous})
+    _event(session, main, "merge_received", actor, {"case": repeat.id, "external_id": repeat.external_id})
+    session.flush()
+    return repeat
+
+
+def unmerge_case(
+    session: Session, repeat: Case, *, actor: str | None, expected_version: int | None = None
+) -> Case:
+    """Undo a merge while the main case is open: the petition is back in the queue as it was."""
+    _check_version(repeat, expected_version)
+    if repeat.status != MERGED or repeat.merged_into is None:
+        if repeat.status == CLOSED and repeat.merged_into is not None:
+            raise Conflict(
+                f"case {repeat.id} was answered with case {repeat.merged_into}'s reply: it cannot be unmerged"
+            )
+        raise Conflict(f"case {repeat.id} is not merged into another case")
+    main = get_case(session, repeat.merged_into)
+    stamp = clock_now()
+    merged = next((e for e in reversed(repeat.events) if e.kind == "merged"), None)
+    previous = (merged.data or {}).get("previous_status") if merged else None
+    repeat.status = (
+        previous if previous in OPEN_STATUSES else (ASSIGNED if repeat.routing_state != SUGGESTED else NEW)
+    )
+    repeat.merged_into = None
+    _touch(repeat, stamp)
+    _touch(main, stamp)
+    _event(session, repeat, "unmerged", actor, {"from": main.id, "status": repeat.status})
+    _event(session, main, "merge_undone", actor, {"case": repeat.id, "external_id": repeat.external_id})
+    session.flush()
+    return repeat
 
 
 def record_event(
@@ -540,6 +721,15 @@ def case_stats(session: Session, at: datetime | None = None) -> dict[str, Any]:
             select(Reply.case_id).where(Reply.kind == "final", Reply.flagged.is_(True)).distinct()
         )
     )
+    main = aliased(Case)
+    merged = dict(
+        session.execute(
+            select(main.department, func.count())
+            .select_from(Case)
+            .join(main, Case.merged_into == main.id)
+            .group_by(main.department)
+        ).all()
+    )
 
     def bucket() -> dict[str, list]:
         return {"hours": [], "unchanged": [], "flagged": [], "late": []}
@@ -552,7 +742,9 @@ def case_stats(session: Session, at: datetime | None = None) -> dict[str, Any]:
         b["flagged"].append(case_id in flagged_ids)
         b["late"].append(closed_at > due)
 
-    def row(dept: str | None, n_volume: int, n_overdue: int, b: dict[str, list]) -> dict[str, Any]:
+    def row(
+        dept: str | None, n_volume: int, n_overdue: int, b: dict[str, list], n_merged: int
+    ) -> dict[str, Any]:
         n = len(b["hours"])
         return {
             "department": dept,
@@ -563,17 +755,20 @@ def case_stats(session: Session, at: datetime | None = None) -> dict[str, Any]:
             "median_hours_to_reply": round(statistics.median(b["hours"]), 2) if n else None,
             "unchanged_share": round(sum(b["unchanged"]) / n, 4) if n else None,
             "revise_share": round(sum(b["flagged"]) / n, 4) if n else None,
+            "merged": int(n_merged),
         }
 
     names = sorted({d for d in (*volume, *per) if d})
     if volume.get(None) or None in per:
         names.append(None)
-    rows = [row(d, volume.get(d, 0), overdue.get(d, 0), per.get(d, bucket())) for d in names]
+    rows = [
+        row(d, volume.get(d, 0), overdue.get(d, 0), per.get(d, bucket()), merged.get(d, 0)) for d in names
+    ]
     everything = bucket()
     for b in per.values():
         for key, values in b.items():
             everything[key].extend(values)
-    total = row(None, sum(volume.values()), sum(overdue.values()), everything)
+    total = row(None, sum(volume.values()), sum(overdue.values()), everything, sum(merged.values()))
     return {"rows": rows, "total": total}
 
 
@@ -607,3 +802,22 @@ def sent_despite_flags(session: Session, limit: int = 50) -> tuple[list[dict[str
             }
         )
     return items, int(total)
+
+
+def petition_totals(session: Session) -> dict[str, int]:
+    """Petitions received, merged into another (并单) and answered: a merged petition answered by
+    its main case's reply counts as one more reply sent, so `replies_sent` counts petitions."""
+    received, merged, sent, waiting = session.execute(
+        select(
+            func.count(),
+            func.count(Case.merged_into),
+            func.count().filter(Case.status == CLOSED),
+            func.count().filter(Case.status == MERGED),
+        ).select_from(Case)
+    ).one()
+    return {
+        "received": int(received),
+        "merged": int(merged),
+        "merged_waiting": int(waiting),
+        "replies_sent": int(sent),
+    }
