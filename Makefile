@@ -3,24 +3,30 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+HASH := $(shell cat pyproject.toml | sha1sum | cut -c1-12)
+# Two install levels: `run` needs only the service (no torch); `test` adds the test tools and the
+# optional encoder extra (sentence-transformers on torch's CPU build), so the encoder tests run.
+RUN_STAMP := $(VENV)/.installed-run-$(HASH)
+TEST_STAMP := $(VENV)/.installed-test-$(HASH)
 
-# The case-store tests run on SQLite and, in the same run, on this PostgreSQL.
-TRIAGE_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
-export TRIAGE_TEST_POSTGRES_URL
-BENCHMARKS := classify classify_levers routing drafting quality cases topics load_knee
+.PHONY: install install-test run test lint bench browser clean
 
-.PHONY: install run test lint bench browser clean
-
-$(STAMP): pyproject.toml
+$(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -e .
+	rm -f $(VENV)/.installed-run-*
+	touch $(RUN_STAMP)
+
+$(TEST_STAMP): $(RUN_STAMP)
 	# torch first, the local CPU build: a plain requirement would pull a CUDA build of several GB.
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e ".[test]"
-	rm -f $(VENV)/.installed-*
-	touch $(STAMP)
+	$(BIN)/pip install -q -e ".[test,encoder]"
+	rm -f $(VENV)/.installed-test-*
+	touch $(TEST_STAMP)
 
-install: $(STAMP)
+install: $(RUN_STAMP)
+
+install-test: $(TEST_STAMP)
 
 run: install
 	$(BIN)/triage bootstrap
@@ -32,16 +38,16 @@ browser:
 	@test -x /usr/bin/chromium -a -d /usr/share/fonts/truetype/wqy || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null)
 
-test: install browser
+test: install-test browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: install
+lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 # Every benchmark in turn (long: drafting and topics take several minutes each); each rewrites
 # its own section of docs/benchmarks.md.
-bench: install
+bench: install-test
 	for b in $(BENCHMARKS); do OMP_NUM_THREADS=1 $(BIN)/python -m benchmarks.$$b || exit 1; done
 
 clean:

@@ -3,7 +3,8 @@
 The duplicate index and the topic model are derived data (the case store is the record), so
 they are saved by a background thread at most every `SAVE_EVERY` seconds instead of on every
 case: a save rewrites the whole snapshot, seconds at 100,000 petitions, which no request should
-wait for. A crash loses at most that window of index entries, never a case.
+wait for. What a crash loses of that window, and what other hosts stored, the index reads back
+from the store (triage/topics/store_feed.py) at start and before each check.
 """
 
 from __future__ import annotations
@@ -21,10 +22,15 @@ SAVE_EVERY = 30.0
 
 
 def find_possible_duplicate(state: Any, text: str, received_at: datetime) -> dict[str, Any] | None:
-    """The most similar indexed case received within `RECENT_DAYS`, or None."""
+    """The most similar indexed case received within `RECENT_DAYS`, or None.
+
+    The index first takes in the cases other processes and hosts stored (`DuplicateFeed`)."""
     topic_state = getattr(state, "topic_state", None)
     if topic_state is None:
         return None
+    feed = getattr(state, "duplicate_feed", None)
+    if feed is not None and feed.maybe_catch_up():
+        _saver_for(topic_state).mark_dirty()
     with topic_state.lock:
         matches = topic_state.duplicates.query(text, received_at=received_at, within_days=RECENT_DAYS)
     if not matches:

@@ -518,6 +518,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         rate=settings.rate_limit_per_second,
         burst=settings.rate_limit_burst,
         exempt=frozenset({"/health", "/metrics"}),
+        redis_url=settings.redis_url,
     )
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:

@@ -11,13 +11,19 @@ memory (`SharedRateLimiter`), so a key gets its rate once, not N times: a key ha
 of slots, and the group's bytes are locked with `fcntl.lockf` (a POSIX record lock: other groups
 stay free) while its bucket is read, refilled, taken from and written back. That costs a few
 microseconds per request (docs/reliability.md, section 5).
+
+Across hosts neither is enough: with `TRIAGE_REDIS_URL` set, `RedisRateLimiter` keeps one budget
+per key in Redis through the maintained `limits` library (a sliding-window counter: `burst`
+requests per `burst / rate` seconds), so every worker of every host draws on the same budget.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import inspect
 import json
+import logging
 import math
 import mmap
 import os
@@ -154,10 +160,59 @@ class SharedRateLimiter:
         os.close(self._fd)
 
 
-def make_limiter(rate: float, burst: int) -> RateLimiter | SharedRateLimiter | None:
-    """Shared buckets when `triage serve` named a file for its workers, else this process's own."""
+log = logging.getLogger("triage.ratelimit")
+
+
+class RedisRateLimiter:
+    """One budget per key across hosts, kept in Redis by the `limits` library.
+
+    Same contract as `RateLimiter.check`, but awaitable: the counter lives one network round
+    trip away and the event loop must not wait on it. When Redis does not answer, requests go
+    ahead (a rate limit is a guard, not a gate: an outage of it must not stop the hotline) and
+    the failure is logged at most once every `WARN_EVERY` seconds.
+    """
+
+    WARN_EVERY = 60.0
+
+    def __init__(self, url: str, rate: float, burst: int, clock=time.monotonic) -> None:
+        from limits import RateLimitItemPerSecond
+        from limits.aio.strategies import SlidingWindowCounterRateLimiter
+        from limits.storage import storage_from_string
+
+        self.rate = rate
+        self.burst = max(1, burst)
+        self.clock = clock
+        scheme_url = url if url.startswith("async+") else "async+" + url
+        self._storage = storage_from_string(scheme_url, implementation="redispy", key_prefix="triage")
+        self._strategy = SlidingWindowCounterRateLimiter(self._storage)
+        self._item = RateLimitItemPerSecond(self.burst, max(1, math.ceil(self.burst / rate)))
+        self._warned_at: float | None = None
+
+    async def check(self, key: str) -> float:
+        """0 if `key` may go ahead now, else the seconds it has to wait."""
+        try:
+            if await self._strategy.hit(self._item, key):
+                return 0.0
+            stats = await self._strategy.get_window_stats(self._item, key)
+            return max(stats.reset_time - time.time(), 1.0 / self.rate)
+        except Exception as exc:  # noqa: BLE001 - any storage failure: let the request through
+            now = self.clock()
+            if self._warned_at is None or now - self._warned_at >= self.WARN_EVERY:
+                self._warned_at = now
+                log.warning("rate limit store unreachable, requests are not limited: %s", exc)
+            return 0.0
+
+
+Limiter = RateLimiter | SharedRateLimiter | RedisRateLimiter
+
+
+def make_limiter(rate: float, burst: int, redis_url: str | None = None) -> Limiter | None:
+    """Redis when configured (one budget across hosts); else shared buckets when `triage serve`
+    named a file for its workers; else this process's own."""
     if rate <= 0:
         return None
+    if redis_url:
+        return RedisRateLimiter(redis_url, rate, burst)
     path = os.environ.get("TRIAGE_RATE_LIMIT_FILE")
     return SharedRateLimiter(path, rate, burst) if path else RateLimiter(rate, burst)
 
@@ -177,10 +232,16 @@ class RateLimitMiddleware:
     """Answers 429 with Retry-After once a key (or address) has used up its bucket."""
 
     def __init__(
-        self, app: ASGIApp, *, rate: float, burst: int, exempt: frozenset[str] = frozenset()
+        self,
+        app: ASGIApp,
+        *,
+        rate: float,
+        burst: int,
+        exempt: frozenset[str] = frozenset(),
+        redis_url: str | None = None,
     ) -> None:
         self.app = app
-        self.limiter = make_limiter(rate, burst)
+        self.limiter = make_limiter(rate, burst, redis_url)
         self.exempt = exempt
 
     def key_of(self, scope: Scope) -> tuple[str, str]:
@@ -201,6 +262,8 @@ class RateLimitMiddleware:
             return
         key, who = self.key_of(scope)
         wait = self.limiter.check(key)
+        if inspect.isawaitable(wait):
+            wait = await wait
         if wait <= 0:
             await self.app(scope, receive, send)
             return

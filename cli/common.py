@@ -14,7 +14,9 @@ from typing import Any
 from tqdm import tqdm
 
 from training.bundles import ModelRegistry
+from triage.routing.live import LiveRoutingEngine
 from triage.settings import Settings, get_settings
+from triage.store.engine import Store
 
 
 def settings() -> Settings:
@@ -23,6 +25,13 @@ def settings() -> Settings:
 
 def registry() -> ModelRegistry:
     return ModelRegistry(settings().models_dir)
+
+
+def live_routing() -> LiveRoutingEngine:
+    """The routing table the service routes by: the store's newest version (an empty store is
+    seeded from TRIAGE_ROUTING_TABLE, as the service does)."""
+    config = settings()
+    return LiveRoutingEngine(config.routing_table, store=Store(config.database_url))
 
 
 def print_json(data: Any) -> None:

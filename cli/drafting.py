@@ -203,6 +203,7 @@ def run_answers_import(args: argparse.Namespace) -> int:
         valid_from_col=args.valid_from_col,
         valid_until_col=args.valid_until_col,
         default_author=args.author,
+        actor="cli:answers import",
     )
     drafter.answers.warm()
     print_json({**report.to_dict(), "library_size": len(drafter.answers)})

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from cli.classify import load_model
-from cli.common import progress, settings, write_csv
+from cli.common import live_routing, progress, settings, write_csv
 from training.request_type import load_live_request_type
 from triage.csvio import (
     DataError,
@@ -66,9 +66,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _engine(table: str | None) -> RoutingEngine:
     from cli import CommandError
 
-    path = Path(table) if table else settings().routing_table
+    if not table:
+        live = live_routing()
+        if live.engine is None:
+            raise CommandError(live.last_error or "no routing table in the store")
+        return live.engine
     try:
-        return RoutingEngine.from_file(path)
+        return RoutingEngine.from_file(Path(table))
     except RoutingTableError as exc:
         raise CommandError(str(exc)) from None
 
@@ -173,14 +177,17 @@ def fit_cohandling(args: argparse.Namespace) -> int:
         )
     print(f"fitted min_probability {fitted:.2f} on {len(texts)} petitions (model {version})")
     if args.write:
-        path = Path(args.table) if args.table else settings().routing_table
-        text = path.read_text(encoding="utf-8")
+        live = LiveRoutingEngine(Path(args.table)) if args.table else live_routing()
+        where = args.table or f"the store's routing table ({live.store.safe_url()})"  # type: ignore[union-attr]
+        text = live.text() or ""
         new, count = _MIN_PROBABILITY.subn(lambda m: f"{m.group(1)}{fitted:g}", text, count=1)
         if count == 0:
-            raise CommandError(f"{path}: no cohandling.min_probability line to update")
+            raise CommandError(f"{where}: no cohandling.min_probability line to update")
         try:
-            LiveRoutingEngine(path).replace_text(new, classes)
+            live.replace_text(
+                new, classes, author="cli:route", comment=f"cohandling.min_probability {fitted:g}"
+            )
         except RoutingTableError as exc:
             raise CommandError(str(exc)) from None
-        print(f"wrote cohandling.min_probability: {fitted:g} to {path}")
+        print(f"wrote cohandling.min_probability: {fitted:g} to {where}")
     return 0

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from cli.common import print_json, registry, settings
+from cli.common import live_routing, print_json, registry, settings
 from cli.models import promote_or_refuse
 from training.balance import DEFAULT_MERGE_LABEL, handle_rare, imbalance_warning
 from training.data import load_labelled_csv
@@ -111,11 +111,12 @@ def write_stub(path: str, labels: list[str], label_col: str) -> None:
     from training.promotion import TableUnavailable, read_table, routing_stub, unrouted_labels
     from triage.atomic import atomic_write_bytes
 
-    try:
-        table = read_table(settings().routing_table)
-    except TableUnavailable as exc:
-        print(f"warning: {exc}; the stub lists every label", file=sys.stderr)
-        table = None
+    table = live_routing().table  # the store's table in force
+    if table is None:
+        try:
+            table = read_table(settings().routing_table)
+        except TableUnavailable as exc:
+            print(f"warning: {exc}; the stub lists every label", file=sys.stderr)
     if table is not None and not unrouted_labels(labels, table):
         print(f"routing table {table.source} routes every label; no stub written", file=sys.stderr)
         return

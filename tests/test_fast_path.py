@@ -22,11 +22,31 @@ KEYWORDS = {
 }
 
 
+def pipeline_only(model: PetitionClassifier) -> PetitionClassifier:
+    """A copy that never takes the fast path, neither per petition nor in batch counting."""
+    slow = pickle.loads(pickle.dumps(model))
+    slow._fast = False
+    return slow
+
+
 def sklearn_rows(model: PetitionClassifier, texts: list[str]):
     """The pipeline's feature matrix, each row's columns sorted (scipy may leave them unsorted)."""
-    features = model._features(model._prepare(texts))
+    slow = pipeline_only(model)
+    features = slow._features(slow._prepare(texts))
     features.sort_indices()
     return features
+
+
+def assert_batch_features_identical(model: PetitionClassifier, texts: list[str]) -> None:
+    """The batch counting path's feature matrix is the pipeline's, bit for bit."""
+    assert model._fast_path() is not None
+    batch = model._features(model._prepare(texts))
+    batch.sort_indices()
+    expected = sklearn_rows(model, texts)
+    np.testing.assert_array_equal(batch.indptr, expected.indptr)
+    np.testing.assert_array_equal(batch.indices, expected.indices)
+    assert batch.dtype == expected.dtype
+    np.testing.assert_array_equal(batch.data, expected.data)
 
 
 def assert_rows_identical(model: PetitionClassifier, texts: list[str]) -> None:
@@ -41,15 +61,15 @@ def assert_rows_identical(model: PetitionClassifier, texts: list[str]) -> None:
 
 
 def pipeline_proba(model: PetitionClassifier, texts: list[str]) -> np.ndarray:
-    return model._proba_from_features(model._features(model._prepare(texts)))
+    slow = pipeline_only(model)
+    return slow._proba_from_features(slow._features(slow._prepare(texts)))
 
 
 def assert_same_predictions(model: PetitionClassifier, texts: list[str], **kwargs) -> None:
     """Probabilities equal to 1e-9 and the same answers, one petition per call as /classify asks."""
     fast = np.vstack([model.predict_proba([t]) for t in texts])
     np.testing.assert_allclose(fast, pipeline_proba(model, texts), rtol=0, atol=1e-9)
-    slow = pickle.loads(pickle.dumps(model))
-    slow._fast = False  # the pipeline only
+    slow = pipeline_only(model)
     for text in texts:
         [a] = model.predict_top_k([text], **kwargs)
         [b] = slow.predict_top_k([text], **kwargs)
@@ -131,14 +151,27 @@ def test_refitting_rebuilds_the_fast_path(sample):
     assert_rows_identical(model, sample.texts[:50])
 
 
-def test_large_batches_go_through_the_pipeline_with_the_same_answers(live_model, sample):
+def test_large_batches_give_the_answers_of_single_petitions(live_model, sample):
     texts = sample.texts[: FAST_PATH_MAX_DOCS + 10]
     batch = live_model.predict_top_k(texts)
     singles = [live_model.predict_top_k([t])[0] for t in texts]
     assert [p.label for p in batch] == [p.label for p in singles]
+    assert [p.abstain for p in batch] == [p.abstain for p in singles]
+    assert [[e["label"] for e in p.top_k] for p in batch] == [[e["label"] for e in p.top_k] for p in singles]
+    assert [[r.term for r in p.reasons] for p in batch] == [[r.term for r in p.reasons] for p in singles]
     np.testing.assert_allclose(
         [p.confidence for p in batch], [p.confidence for p in singles], rtol=0, atol=1e-9
     )
+
+
+def test_batch_counting_builds_the_pipelines_features_bit_for_bit(live_model, sample):
+    assert_batch_features_identical(live_model, [*sample.texts, *AWKWARD_TEXTS])
+
+
+@pytest.mark.parametrize("ngram_range", [(1, 3), (2, 3), (1, 2)])
+def test_batch_counting_with_other_ngram_ranges(sample, ngram_range):
+    model = PetitionClassifier(char_ngram_range=ngram_range).fit(sample.texts, sample.labels)
+    assert_batch_features_identical(model, [*sample.texts[:80], *AWKWARD_TEXTS])
 
 
 @pytest.mark.shared_data
@@ -150,6 +183,7 @@ def test_public_raw_petitions_match_the_pipeline(live_model):
 
     texts = [petition_text(r["title"], r["body"]) for r in load_category_test()[:400]]
     assert_rows_identical(live_model, texts)
+    assert_batch_features_identical(live_model, texts)
     np.testing.assert_allclose(
         np.vstack([live_model.predict_proba([t]) for t in texts]),
         pipeline_proba(live_model, texts),

@@ -285,6 +285,7 @@ def test_triage_embedding_model_setting_switches_to_sentence_transformers(tmp_pa
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRIAGE_EMBEDDING_MODEL", str(tiny_model))
     monkeypatch.setenv("TRIAGE_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("TRIAGE_DATABASE_URL", f"sqlite:///{tmp_path / 'triage.db'}")
     monkeypatch.setenv("TRIAGE_HISTORY_DENSE", "true")
     setup = open_drafter_from_settings(Settings())
     assert setup.encoder_error is None

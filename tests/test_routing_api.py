@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -98,8 +99,10 @@ def test_put_valid_table_is_written_and_served(rclient, table_copy):
     text = table_copy.read_text(encoding="utf-8").replace("  咨询: 3\n", "  咨询: 1\n")
     r = rclient.put("/admin/routing", content=text.encode(), headers={"content-type": "application/yaml"})
     assert r.status_code == 200, r.text
-    assert table_copy.read_text(encoding="utf-8") == text
-    assert not list(table_copy.parent.glob(".routing.yaml.*"))  # no temporary file left behind
+    assert r.json()["version"]["id"] == 2  # 1 is the seed
+    assert rclient.get("/admin/routing").json()["text"] == text
+    seed = TABLE.read_text(encoding="utf-8")
+    assert table_copy.read_text(encoding="utf-8") == seed  # the seed file is not the record
     due = rclient.post(
         "/classify", json={**WAGES, "received_at": "2025-09-26 10:00", "request_type": "咨询"}
     ).json()
@@ -121,7 +124,8 @@ def test_put_invalid_table_is_422_and_the_old_one_stays(rclient, table_copy, cha
     r = rclient.put("/admin/routing", content=text.encode())
     assert r.status_code == 422
     assert needle in r.json()["detail"] and "line " in r.json()["detail"]
-    assert table_copy.read_text(encoding="utf-8") == before
+    assert rclient.get("/admin/routing").json()["text"] == before
+    assert len(rclient.get("/admin/routing/versions").json()["items"]) == 1  # only the seed
     assert rclient.post("/classify", json=WAGES).json()["departments"]["lead"] == "人社局"
 
 
@@ -130,13 +134,54 @@ def test_put_empty_or_not_utf8_is_422(rclient):
     assert rclient.put("/admin/routing", content="部门".encode("gb18030")).status_code == 422
 
 
-def test_table_edited_on_disk_is_picked_up_and_a_broken_edit_is_ignored(rclient, table_copy):
+def test_the_seed_file_never_overwrites_an_admins_edit(rclient, table_copy, models_dir, tmp_path):
+    """A redeploy brings a new config/routing.yaml; the store keeps the admin's table."""
     good = table_copy.read_text(encoding="utf-8")
-    table_copy.write_text(good.replace("人社局: {lead: 人社局}", "人社局: {lead: 住建局}"), encoding="utf-8")
+    edited = good.replace("人社局: {lead: 人社局}", "人社局: {lead: 住建局}")
+    r = rclient.put("/admin/routing", params={"comment": "欠薪先由住建局牵头"}, content=edited.encode())
+    assert r.status_code == 200, r.text
     assert rclient.post("/classify", json=WAGES).json()["departments"]["lead"] == "住建局"
-    table_copy.write_text("departments: [broken", encoding="utf-8")
-    assert rclient.post("/classify", json=WAGES).json()["departments"]["lead"] == "住建局"
-    assert "line" in rclient.get("/admin/routing").json()["error"]
+    table_copy.write_text(good.replace("  咨询: 3\n", "  咨询: 2\n"), encoding="utf-8")  # the redeploy
+    settings = Settings(
+        models_dir=models_dir,
+        database_url=f"sqlite:///{tmp_path / 'triage.db'}",
+        model_check_seconds=0.0,
+        routing_table=table_copy,
+    )
+    with TestClient(create_app(settings)) as restarted:
+        restarted.headers.update(auth(restarted.app, "admin"))
+        assert restarted.post("/classify", json=WAGES).json()["departments"]["lead"] == "住建局"
+        data = restarted.get("/admin/routing").json()
+        assert data["version"]["comment"] == "欠薪先由住建局牵头"
+        assert data["version"]["author"].startswith("admin")
+        versions = restarted.get("/admin/routing/versions").json()["items"]
+        assert [v["id"] for v in versions] == [2, 1] and versions[1]["author"] == "seed"
+
+
+def test_a_table_edited_on_one_host_is_served_by_another(db_settings, tmp_path, table_copy):
+    """Two apps on one database (two hosts): B routes by A's edit without a restart."""
+    hosts = []
+    for name in ("a", "b"):
+        models = tmp_path / f"host-{name}"
+        shutil.copytree(db_settings.models_dir, models)
+        app = create_app(db_settings.model_copy(update={"models_dir": models, "routing_table": table_copy}))
+        client = TestClient(app)
+        client.__enter__()
+        client.headers.update(auth(app, "admin"))
+        hosts.append(client)
+    a, b = hosts
+    try:
+        assert b.post("/classify", json=WAGES).json()["departments"]["lead"] == "人社局"
+        edited = table_copy.read_text(encoding="utf-8").replace(
+            "人社局: {lead: 人社局}", "人社局: {lead: 民政局}"
+        )
+        assert a.put("/admin/routing", content=edited.encode()).status_code == 200
+        assert b.post("/classify", json=WAGES).json()["departments"]["lead"] == "民政局"
+    finally:
+        for client in hosts:
+            client.__exit__(None, None, None)
+            client.app.state.jobs.shutdown()
+            client.app.state.store.dispose()
 
 
 def test_request_type_model_is_used_when_trained(rclient, models_dir):
@@ -216,6 +261,8 @@ def test_cli_fit_cohandling_writes_the_threshold_into_the_table(
     from datasets import load_sample
     from triage.routing import load_table
     from triage.routing.cohandling import DEFAULT_GRID
+    from triage.routing.live import LiveRoutingEngine
+    from triage.store.engine import Store
 
     rows = [{"title": r["title"], "body": r["body"], "department": r["department"]} for r in load_sample()]
     src = _write(tmp_path / "held_out.csv", rows)
@@ -236,8 +283,14 @@ def test_cli_fit_cohandling_writes_the_threshold_into_the_table(
     assert code == 0
     out = capsys.readouterr().out
     assert "fitted min_probability" in out and "wrote cohandling.min_probability" in out
-    after = table_copy.read_text(encoding="utf-8")
-    fitted = load_table(table_copy).cohandling.min_probability
+    assert "the store's routing table" in out
+    assert table_copy.read_text(encoding="utf-8") == before  # the seed file stays as deployed
+    live = LiveRoutingEngine(table_copy, store=Store(os.environ["TRIAGE_DATABASE_URL"]))
+    after = live.text()
+    assert (
+        live.version.comment.startswith("cohandling.min_probability") and live.version.author == "cli:route"
+    )
+    fitted = live.table.cohandling.min_probability
     assert fitted in DEFAULT_GRID
     # only that one number changed: comments and everything else are kept
     old = load_table(TABLE).cohandling.min_probability

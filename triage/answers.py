@@ -2,9 +2,16 @@
 
 Staff trust these more than anything retrieved from history, so each entry carries who wrote it,
 the department it belongs to and the period it is valid for; an entry is retired rather than
-deleted so that drafts that cited it can still be traced. The whole library is one JSON file
-replaced atomically on every change (it holds hundreds of entries, not millions), and its
-embeddings sit beside it, keyed by entry and text, so only new or edited entries are encoded.
+deleted so that drafts that cited it can still be traced.
+
+With a case store (the service and the CLI) the store's `curated_answers` table is the record:
+every change is written there with an audit event, under a version check, and each process's
+library is a searchable copy that catches up with the table at most every `check_seconds` (it
+compares each entry's version, two columns of a few hundred rows). An installation's old
+`answers.json` is imported into an empty table on first start. Without a store (library use,
+tests of the search) the library is one JSON file replaced atomically on every change. Either
+way the embeddings sit beside it on local disk, keyed by entry and text, so only new or edited
+entries are encoded: they are a cache, rebuilt when missing.
 """
 
 from __future__ import annotations
@@ -13,18 +20,22 @@ import hashlib
 import logging
 import re
 import threading
+import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from triage.csvio import DataError, numbered, read_csv, require_columns
 from triage.retrieval.encoders import Encoder, EncoderError
 from triage.retrieval.fusion import reciprocal_rank_fusion, zscore_fusion
 from triage.retrieval.sparse import SparseIndex, retrieval_tokens, top_k
 from triage.retrieval.store import atomic_save_npz, atomic_write_json, read_json
+from triage.store import answers as rows
+from triage.store.engine import Store, StoreUnavailable
 from triage.text import MAX_TEXT_CHARS, normalize
 
 log = logging.getLogger(__name__)
@@ -52,6 +63,9 @@ class UnknownAnswer(KeyError):
         return f"no answer with id {self.args[0]!r}"
 
 
+StaleAnswer = rows.StaleAnswer
+
+
 class DuplicateAnswer(AnswerError):
     def __init__(self, existing_id: str):
         self.existing_id = existing_id
@@ -71,6 +85,7 @@ class Answer:
     retired: bool = False
     created_at: str = ""
     updated_at: str = ""
+    version: int = 1  # the store's optimistic lock: an edit names the version it started from
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -173,21 +188,35 @@ def validate(fields: dict, base: Answer | None = None) -> dict:
 class AnswerLibrary:
     """Curated answers under `directory`, searchable by BM25 and (with an encoder) embeddings."""
 
-    def __init__(self, directory: str | Path, encoder: Encoder | None = None, fusion: str = "zscore"):
+    def __init__(
+        self,
+        directory: str | Path,
+        encoder: Encoder | None = None,
+        fusion: str = "zscore",
+        store: Store | None = None,
+        check_seconds: float = 1.0,
+    ):
         if fusion not in ("zscore", "rrf"):
             raise ValueError(f"fusion must be 'zscore' or 'rrf', not {fusion!r}")
         self.directory = Path(directory)
         widen = getattr(encoder, "with_passage_chars", None)
         self.encoder = widen(PASSAGE_CHARS) if widen is not None else encoder
         self.fusion = fusion
+        self.store = store
+        self.check_seconds = check_seconds
         self._lock = threading.RLock()
-        data = read_json(self.path) or {"answers": []}
-        self._answers: dict[str, Answer] = {a["id"]: Answer(**a) for a in data["answers"]}
+        self._answers: dict[str, Answer] = {}
+        self._checked_at = float("-inf")
+        self._synced = False  # the copy has been read from the store at least once
+        if store is None:
+            data = read_json(self.path) or {"answers": []}
+            self._answers = {a["id"]: Answer(**a) for a in data["answers"]}
         self._vectors: dict[str, np.ndarray] = {}
         self._vector_keys: dict[str, str] = {}
         self._store_outdated = False  # vectors read from a store written under another encoder name
-        self._load_vectors()
         self._reindex()
+        self.catch_up(force=True)
+        self._load_vectors()
 
     @property
     def path(self) -> Path:
@@ -201,6 +230,51 @@ class AnswerLibrary:
 
     def _save(self) -> None:
         atomic_write_json(self.path, {"answers": [a.to_dict() for a in self._answers.values()]})
+
+    def catch_up(self, force: bool = False) -> bool:
+        """Apply what other processes (or hosts) changed in the store; True when anything did.
+
+        At most every `check_seconds` unless forced. A store that does not answer leaves the copy
+        as it is (drafts keep working from it) and is tried again at the next check.
+        """
+        if self.store is None or (not force and time.monotonic() - self._checked_at < self.check_seconds):
+            return False
+        self._checked_at = time.monotonic()
+        try:
+            if not self._synced and self.path.is_file():
+                self._import_legacy_file()
+            with self.store.session() as session:
+                current = rows.versions(session)
+                changed = [
+                    i for i, v in current.items() if i not in self._answers or self._answers[i].version != v
+                ]
+                fresh = rows.load(session, changed)
+        except (StoreUnavailable, SQLAlchemyError) as exc:
+            log.warning("answer library not refreshed from the store: %s", exc)
+            return False
+        self._synced = True
+        gone = [i for i in self._answers if i not in current]
+        if not fresh and not gone:
+            return False
+        with self._lock:
+            for entry in fresh:
+                self._answers[entry["id"]] = Answer(**entry)
+            for ident in gone:
+                self._answers.pop(ident, None)
+            self._reindex()
+        return True
+
+    def _import_legacy_file(self) -> None:
+        """An installation from before the store held the library: its answers.json, into an empty
+        table, once (the file is left in place; a table with entries is never overwritten)."""
+        entries = [Answer(**a) for a in (read_json(self.path) or {"answers": []})["answers"]]
+        try:
+            with self.store.session(write=True) as session:  # type: ignore[union-attr]
+                if entries and not rows.versions(session):
+                    rows.insert(session, [(a.to_dict(), _fingerprint(a.answer)) for a in entries], "upgrade")
+                    log.info("imported %d curated answers from %s into the store", len(entries), self.path)
+        except IntegrityError:
+            log.info("another process imported %s first", self.path)
 
     def _load_vectors(self) -> None:
         if self.encoder is None or not self.vectors_path.is_file():
@@ -292,15 +366,18 @@ class AnswerLibrary:
     # --- reading ---------------------------------------------------------------------------
 
     def __len__(self) -> int:
+        self.catch_up()
         return len(self._answers)
 
     def get(self, answer_id: str) -> Answer:
+        self.catch_up()
         try:
             return self._answers[answer_id]
         except KeyError:
             raise UnknownAnswer(answer_id) from None
 
     def list(self, department: str | None = None, include_retired: bool = False) -> list[Answer]:
+        self.catch_up()
         return [
             a
             for a in self._answers.values()
@@ -309,7 +386,8 @@ class AnswerLibrary:
 
     # --- changing --------------------------------------------------------------------------
 
-    def add(self, fields: dict, answer_id: str | None = None) -> Answer:
+    def add(self, fields: dict, answer_id: str | None = None, actor: str | None = None) -> Answer:
+        self.catch_up(force=True)
         with self._lock:
             clean = validate(fields)
             existing = self._fingerprints.get(_fingerprint(clean["answer"]))
@@ -322,11 +400,21 @@ class AnswerLibrary:
                 raise AnswerError(f"id {answer_id!r} is already used")
             stamp = _now()
             answer = Answer(id=answer_id, created_at=stamp, updated_at=stamp, **clean)
+            self._write_new([answer], actor)
             self._answers[answer_id] = answer
             self._commit()
             return answer
 
-    def update(self, answer_id: str, fields: dict) -> Answer:
+    def update(
+        self,
+        answer_id: str,
+        fields: dict,
+        expected_version: int | None = None,
+        actor: str | None = None,
+    ) -> Answer:
+        """Edit an entry. `expected_version` is the version the editor read (default: this copy's);
+        an entry changed since by anyone else raises `StaleAnswer` and nothing is written."""
+        self.catch_up(force=True)
         with self._lock:
             base = self.get(answer_id)
             if "id" in fields and fields["id"] != answer_id:
@@ -335,23 +423,73 @@ class AnswerLibrary:
             other = self._fingerprints.get(_fingerprint(clean["answer"]))
             if other is not None and other != answer_id:
                 raise DuplicateAnswer(other)
-            clean.pop("id", None)
-            clean.pop("created_at", None)
-            clean.pop("updated_at", None)
-            answer = Answer(id=answer_id, created_at=base.created_at, updated_at=_now(), **clean)
+            for name in ("id", "created_at", "updated_at", "version"):
+                clean.pop(name, None)
+            version = base.version if expected_version is None else expected_version
+            answer = Answer(
+                id=answer_id, created_at=base.created_at, updated_at=_now(), version=version, **clean
+            )
+            if self.store is not None:
+                changed = sorted(k for k in EDITABLE if getattr(answer, k) != getattr(base, k))
+                try:
+                    with self.store.session(write=True) as session:
+                        fp = _fingerprint(answer.answer)
+                        answer.version = rows.edit(session, answer.to_dict(), fp, version, actor, changed)
+                except IntegrityError:
+                    raise DuplicateAnswer(self._owner(answer.answer) or "another entry") from None
+            elif expected_version is not None and expected_version != base.version:
+                raise StaleAnswer(answer_id, expected_version, base.version)
+            else:
+                answer.version = base.version + 1
             self._answers[answer_id] = answer
             self._commit()
             return answer
 
-    def retire(self, answer_id: str) -> Answer:
+    def retire(self, answer_id: str, expected_version: int | None = None, actor: str | None = None) -> Answer:
         """Retired entries stop appearing in drafts but stay on file for the drafts that cited them."""
-        return self.update(answer_id, {"retired": True})
+        return self.update(answer_id, {"retired": True}, expected_version=expected_version, actor=actor)
+
+    def _write_new(self, answers: list[Answer], actor: str | None) -> None:
+        """New entries into the store (nothing to do without one: `_commit` saves the file)."""
+        if self.store is None:
+            return
+        try:
+            with self.store.session(write=True) as session:
+                rows.insert(session, [(a.to_dict(), _fingerprint(a.answer)) for a in answers], actor)
+        except IntegrityError:
+            # another process added the same id or text a moment ago: name it when we can
+            self.catch_up(force=True)
+            for a in answers:
+                owner = self._owner(a.answer)
+                if owner is not None:
+                    raise DuplicateAnswer(owner) from None
+                if a.id in self._answers:
+                    raise AnswerError(f"id {a.id!r} is already used") from None
+            raise
+
+    def _owner(self, text: str) -> str | None:
+        if self.store is None:
+            return self._fingerprints.get(_fingerprint(text))
+        with self.store.session() as session:
+            return rows.owner_of(session, _fingerprint(text))
 
     def _commit(self) -> None:
-        self._save()
+        if self.store is None:
+            self._save()
         self._reindex()
 
     def import_csv(
+        self,
+        path: str | Path,
+        *args,
+        actor: str | None = None,
+        **kwargs,
+    ) -> ImportReport:
+        """Add every new row; duplicates (in the file or the library) are kept once and reported."""
+        self.catch_up(force=True)
+        return self._import_csv(path, *args, actor=actor, **kwargs)
+
+    def _import_csv(
         self,
         path: str | Path,
         question_col: str = "question",
@@ -363,9 +501,9 @@ class AnswerLibrary:
         valid_from_col: str | None = None,
         valid_until_col: str | None = None,
         default_author: str = "",
+        actor: str | None = None,
     ) -> ImportReport:
-        """Add every new row; duplicates (in the file or the library) are kept once and reported."""
-        header, rows = read_csv(path)
+        header, table = read_csv(path)
         optional = {
             "id": id_col,
             "department": department_col,
@@ -377,7 +515,7 @@ class AnswerLibrary:
         require_columns(path, header, [answer_col, *(c for c in [question_col, *optional.values()] if c)])
         report = ImportReport()
         staged: list[tuple[int, dict, str | None]] = []
-        for number, row in numbered(rows):
+        for number, row in numbered(table):
             fields = {
                 "question": row.get(question_col, "") if question_col else "",
                 "answer": row.get(answer_col, ""),
@@ -394,6 +532,7 @@ class AnswerLibrary:
             except AnswerError as exc:
                 raise DataError(path, str(exc), row=number, column=answer_col) from None
             staged.append((number, clean, ident))
+        new: list[Answer] = []
         with self._lock:
             seen = dict(self._fingerprints)
             for number, clean, ident in staged:
@@ -408,10 +547,12 @@ class AnswerLibrary:
                     raise DataError(path, f"id {ident!r} is not a valid id", row=number, column=id_col)
                 answer_id = ident or f"ans-{uuid.uuid4().hex[:10]}"
                 stamp = _now()
-                self._answers[answer_id] = Answer(id=answer_id, created_at=stamp, updated_at=stamp, **clean)
+                new.append(Answer(id=answer_id, created_at=stamp, updated_at=stamp, **clean))
                 seen[fp] = answer_id
                 report.added.append(answer_id)
-            if report.added:
+            if new:
+                self._write_new(new, actor)  # one transaction: the whole file or nothing
+                self._answers.update((a.id, a) for a in new)
                 self._commit()
         return report
 
@@ -429,6 +570,7 @@ class AnswerLibrary:
 
         BM25 alone without an encoder; with one, standardised scores of both sides summed (or RRF).
         """
+        self.catch_up()
         with self._lock:
             if not self._order:
                 return []
@@ -499,5 +641,6 @@ __all__ = [
     "AnswerLibrary",
     "DuplicateAnswer",
     "ImportReport",
+    "StaleAnswer",
     "UnknownAnswer",
 ]

@@ -474,11 +474,14 @@ class PetitionClassifier:
         """char n-grams | words (× word_weight) | keyword groups | keyword terms."""
         chars = [c for c, _ in prepared]
         words = [w for _, w in prepared]
+        fast = None if fit else self._fast_path()
         blocks = []
         for i, vec in enumerate(self.vectorizers_):
             # bundles saved before words were prepared re-tokenise the text themselves
             docs = chars if i == 0 or vec.analyzer is word_analyzer else words
-            block = vec.fit_transform(docs) if fit else vec.transform(docs)
+            block = fast.blocks[i].transform(docs) if fast is not None else None
+            if block is None:
+                block = vec.fit_transform(docs) if fit else vec.transform(docs)
             blocks.append(block if i == 0 else block * np.float32(self.word_weight))
         if self.keyword_features_ is not None:
             groups, terms = self.keyword_features_.transform(prepared)

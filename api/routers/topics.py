@@ -18,6 +18,7 @@ from triage.settings import Settings
 from triage.topics import TopicState
 from triage.topics.heat import DEFAULT_HALF_LIFE_DAYS
 from triage.topics.heat import __doc__ as HEAT_DOC
+from triage.topics.store_feed import DuplicateFeed
 from triage.topics.times import parse_time
 
 router = APIRouter(tags=["topics"])
@@ -35,6 +36,12 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.state.topic_state = state
     app.state.duplicates = state.duplicates
     app.state.topics = state.topics
+    store = getattr(app.state, "store", None)
+    if store is not None:
+        feed = DuplicateFeed(store, state, check_seconds=settings.model_check_seconds)
+        if feed.catch_up():  # what a crash lost, what other hosts stored; a lost folder: all
+            state.save()
+        app.state.duplicate_feed = feed
     app.include_router(router)
 
 

@@ -90,13 +90,18 @@
   function reset() {
     $("answer-form").reset();
     $("answer-id").value = "";
+    editingVersion = null;
     $("editor-title").textContent = "新增条目";
     $("answer-cancel").hidden = true;
     showError("");
   }
 
+  // The version the clerk opened: saving it after a colleague's edit is refused (409), not lost.
+  let editingVersion = null;
+
   function edit(a) {
     $("answer-id").value = a.id;
+    editingVersion = a.version;
     $("answer-department").value = a.department || "";
     $("answer-question").value = a.question || "";
     $("answer-text").value = a.answer || "";
@@ -112,7 +117,7 @@
   async function retire(a) {
     if (!window.confirm("停用这条答复？停用后不再用于起草。")) return;
     try {
-      await T.api("DELETE", "/answers/" + encodeURIComponent(a.id));
+      await T.api("DELETE", "/answers/" + encodeURIComponent(a.id) + "?version=" + encodeURIComponent(a.version));
       T.toast("已停用。", "ok");
     } catch (err) {
       T.toast(T.errorText(err), "error");
@@ -145,7 +150,7 @@
     const id = $("answer-id").value;
     $("answer-save").disabled = true;
     try {
-      if (id) await T.api("PUT", "/answers/" + encodeURIComponent(id), fields);
+      if (id) await T.api("PUT", "/answers/" + encodeURIComponent(id), Object.assign({ version: editingVersion }, fields));
       else await T.api("POST", "/answers", fields);
       T.toast(id ? "已保存修改。" : "已加入答复库。", "ok");
       reset();

@@ -145,7 +145,12 @@ class SentenceTransformerEncoder:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         try:
             from sentence_transformers import SentenceTransformer
-
+        except ImportError:
+            raise EncoderError(
+                "TRIAGE_EMBEDDING_MODEL is set but sentence-transformers is not installed: "
+                "install the encoder extra (pip install -e '.[encoder]', torch's CPU build first; see README)"
+            ) from None
+        try:
             self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         except Exception as exc:  # noqa: BLE001 - any load failure means "not a usable model"
             raise EncoderError(f"cannot load sentence-transformers model at {str(path)!r}: {exc}") from None

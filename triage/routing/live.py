@@ -1,10 +1,17 @@
-"""The routing engine a server process uses, reloaded when the table file changes.
+"""The routing engine a server process uses, reloaded when the table changes.
 
-Any worker (or an admin editing the file by hand) may replace the table; every process notices
-within `check_seconds` by the file's inode and mtime. A new table is parsed and validated before
-it replaces the one in use, so a broken edit leaves routing working and the error readable in
-`last_error`. Replacing through `replace_text` writes a temporary file and renames it over the
-old one: readers see the old table or the new one, never half of either.
+With a case store (the service) the table in force is the store's newest routing-table version:
+every process on every host asks for the newest version id at most every `check_seconds` and
+loads a new one when it appears; `replace_text` adds a version (with author and comment). An
+empty store is seeded from the table file (`config/routing.yaml`), once: later edits of that file
+do not replace an admin's table.
+
+Without a store (a command run on a table file), the file is the table: every process notices a
+change within `check_seconds` by the file's inode and mtime, and `replace_text` writes a temporary
+file and renames it over the old one.
+
+Either way a new table is parsed and validated before it replaces the one in use, so a broken
+edit leaves routing working and the error readable in `last_error`.
 """
 
 from __future__ import annotations
@@ -19,8 +26,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from triage.routing.engine import Routing, RoutingEngine
 from triage.routing.table import RoutingTable, RoutingTableError, parse_table
+from triage.store import routing_tables
+from triage.store.engine import Store, StoreUnavailable
+from triage.store.routing_tables import TableVersion
 from triage.workdays import WorkCalendar
 
 log = logging.getLogger("triage.routing")
@@ -34,12 +46,15 @@ class LiveRoutingEngine:
         *,
         check_seconds: float = 1.0,
         clock: Callable[[], datetime] | None = None,
+        store: Store | None = None,
     ) -> None:
         self.path = Path(path)
         self.calendar = calendar
         self.check_seconds = check_seconds
         self.clock = clock
+        self.store = store
         self.last_error: str | None = None
+        self.version: TableVersion | None = None  # with a store: the version being served
         self._engine: RoutingEngine | None = None
         self._stamp: tuple[int, int] | None = None
         self._checked_at = 0.0
@@ -73,6 +88,9 @@ class LiveRoutingEngine:
         return (st.st_ino, st.st_mtime_ns)
 
     def refresh(self) -> None:
+        if self.store is not None:
+            self._refresh_from_store()
+            return
         with self._lock:
             self._checked_at = time.monotonic()
             stamp = self._stamp_now()
@@ -87,6 +105,68 @@ class LiveRoutingEngine:
                 self.last_error = str(exc) if isinstance(exc, RoutingTableError) else f"{self.path}: {exc}"
                 log.error("routing table not loaded, keeping the previous one: %s", self.last_error)
 
+    def _refresh_from_store(self) -> None:
+        """Serve the store's newest version (seeding an empty store from the file first)."""
+        with self._lock:
+            self._checked_at = time.monotonic()
+            try:
+                with self.store.session() as session:  # type: ignore[union-attr]
+                    newest = routing_tables.latest_id(session)
+                if newest is None:
+                    newest = self._seed()
+                if self.version is not None and newest == self.version.id:
+                    return
+                with self.store.session() as session:  # type: ignore[union-attr]
+                    version = routing_tables.get(session, newest)
+            except (StoreUnavailable, SQLAlchemyError, OSError) as exc:
+                self.last_error = f"routing table not refreshed from the store: {exc}"
+                log.error("%s; keeping the table in use", self.last_error)
+                if self._engine is None:
+                    self._load_file_meanwhile()
+                return
+            if version is None:
+                return
+            try:
+                self._engine = self._build(
+                    parse_table(version.text, source=f"routing table version {version.id}")
+                )
+                self.version = version
+                self.last_error = None
+            except RoutingTableError as exc:  # only a hand-made row can be broken: keep what works
+                self.version = version
+                self.last_error = str(exc)
+                log.error(
+                    "routing table version %s not loaded, keeping the previous one: %s", version.id, exc
+                )
+
+    def _seed(self) -> int:
+        """An empty store starts from the table file (validated: a broken file seeds nothing)."""
+        text = self.path.read_text(encoding="utf-8")
+        parse_table(text, source=str(self.path))
+        with self.store.session(write=True) as session:  # type: ignore[union-attr]
+            newest = routing_tables.latest_id(session)
+            if newest is not None:  # another process seeded it first
+                return newest
+            return routing_tables.add(session, text, "seed", f"seeded from {self.path.name}", audit=False).id
+
+    def _load_file_meanwhile(self) -> None:
+        """The store is down at start: route by the file until it answers, rather than not at all."""
+        try:
+            self._engine = self._build(
+                parse_table(self.path.read_text(encoding="utf-8"), source=str(self.path))
+            )
+        except (OSError, UnicodeDecodeError, RoutingTableError) as exc:
+            log.error("routing table file not loaded either: %s", exc)
+
+    def text(self) -> str | None:
+        """The source text of the table in force."""
+        if self.store is not None:
+            return self.version.text if self.version is not None else None
+        try:
+            return self.path.read_text(encoding="utf-8")
+        except OSError:
+            return None
+
     def _build(self, table: RoutingTable) -> RoutingEngine:
         return RoutingEngine(table, self.calendar, clock=self.clock)
 
@@ -99,10 +179,26 @@ class LiveRoutingEngine:
             table.check_labels(model_labels)
         return table
 
-    def replace_text(self, text: str, model_labels: Iterable[str] | None = None) -> RoutingTable:
-        """Validate, write atomically, then serve the new table; on any error nothing changes."""
+    def replace_text(
+        self,
+        text: str,
+        model_labels: Iterable[str] | None = None,
+        *,
+        author: str | None = None,
+        comment: str | None = None,
+    ) -> RoutingTable:
+        """Validate, store (a new version, or the file written atomically), then serve the new
+        table; on any error nothing changes."""
         table = self.validate(text, model_labels)
         engine = self._build(table)
+        if self.store is not None:
+            with self._lock:
+                with self.store.session(write=True) as session:
+                    version = routing_tables.add(session, text, author, comment)
+                self._engine, self.version = engine, version
+                self._checked_at = time.monotonic()
+                self.last_error = None
+            return engine.table
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)

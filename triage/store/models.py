@@ -1,4 +1,5 @@
-"""The case store's tables: cases, routings, replies, events, API keys and background jobs.
+"""The case store's tables: cases, routings, replies, events, API keys, background jobs and the
+curated answer library.
 
 A case carries a copy of its current routing (department, label, confidence, abstain) so that
 the queue can be filtered and sorted from one indexed table; the `routings` and `replies` tables
@@ -179,3 +180,45 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class CuratedAnswer(Base):
+    """One entry of the manual answer library (triage.answers keeps a searchable copy per process).
+
+    `version` is the optimistic lock an edit must name: two clerks editing one entry at once get
+    one success and one 409, never a silent overwrite; edits of two entries both survive.
+    `fingerprint` (a hash of the normalised answer text) keeps the same answer out twice, even
+    when two hosts add it at the same moment.
+    """
+
+    __tablename__ = "curated_answers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    department: Mapped[str] = mapped_column(String(128), default="")
+    question: Mapped[str] = mapped_column(Text, default="")
+    answer: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    keywords: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    valid_from: Mapped[str | None] = mapped_column(String(10))
+    valid_until: Mapped[str | None] = mapped_column(String(10))
+    author: Mapped[str] = mapped_column(String(128), default="")
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+
+class RoutingTableVersion(Base):
+    """One version of the routing table an admin edits; the highest id is the table in force.
+
+    `config/routing.yaml` only seeds an empty store: an admin's edit is a new row here, so a
+    redeploy of the checkout never overwrites it, and every host serves the same version.
+    """
+
+    __tablename__ = "routing_tables"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(128))
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)

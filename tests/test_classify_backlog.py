@@ -1,0 +1,54 @@
+"""`triage classify --input` on a backlog: several processes, the same answers as one."""
+
+from __future__ import annotations
+
+import csv
+
+from cli import main
+from cli.classify import PARALLEL_FROM
+
+
+def test_a_backlog_in_two_processes_matches_one_process_row_for_row(env_models, sample, tmp_path, capsys):
+    src = tmp_path / "backlog.csv"
+    texts = [f"{t}（第{i}件）" for i, t in enumerate(sample.texts * (PARALLEL_FROM // len(sample.texts) + 1))]
+    texts = texts[: PARALLEL_FROM + 7]  # past the size at which extra processes start
+    with src.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "body"])
+        writer.writerows([i, t] for i, t in enumerate(texts))
+    outputs = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out-{jobs}.csv"
+        assert (
+            main(
+                ["classify", "--input", str(src), "--text-col", "body", "--output", str(out), "--jobs", jobs]
+            )
+            == 0
+        )
+        outputs[jobs] = list(csv.DictReader(out.open(encoding="utf-8-sig")))
+    assert f"classified {len(texts)} rows" in capsys.readouterr().out
+    assert [r["id"] for r in outputs["2"]] == [str(i) for i in range(len(texts))]  # order kept
+    assert outputs["1"] == outputs["2"]
+    assert {r["label"] for r in outputs["2"]} >= {"人社局", "住建局"}
+
+
+def test_jobs_below_zero_is_refused(env_models, tmp_path, capsys):
+    src = tmp_path / "one.csv"
+    src.write_text("body\n路灯不亮\n", encoding="utf-8")
+    assert (
+        main(
+            [
+                "classify",
+                "--input",
+                str(src),
+                "--text-col",
+                "body",
+                "--output",
+                str(tmp_path / "o.csv"),
+                "--jobs",
+                "-1",
+            ]
+        )
+        == 2
+    )
+    assert "--jobs" in capsys.readouterr().err
