@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cli.common import print_json, registry, settings
+from cli.common import print_json, registry, table_in_force
 from cli.keys import open_store
 from training.balance import DEFAULT_MERGE_LABEL
 from training.from_store import retrain_from_store
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
             promote=args.promote,
             progress=progress,
             only_csv=args.only_data,
-            routing_table=settings().routing_table,
+            routing_table=table_in_force(),
             force=args.force,
             min_examples=args.min_examples,
             rare=args.rare,
