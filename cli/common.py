@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from training.bundles import ModelRegistry
 from triage.routing.live import LiveRoutingEngine
+from triage.routing.table import RoutingTable
 from triage.settings import Settings, get_settings
 from triage.store.engine import Store
 
@@ -32,6 +33,12 @@ def live_routing() -> LiveRoutingEngine:
     seeded from TRIAGE_ROUTING_TABLE, as the service does)."""
     config = settings()
     return LiveRoutingEngine(config.routing_table, store=Store(config.database_url))
+
+
+def table_in_force() -> RoutingTable | Path:
+    """The routing table promotion and imports check against: the store's version in force, else
+    the seed file (read, and its errors reported, by whoever uses it)."""
+    return live_routing().table or settings().routing_table
 
 
 def print_json(data: Any) -> None:

@@ -12,12 +12,12 @@ import json
 import sys
 from collections.abc import Iterator
 
-from cli.common import print_json, progress, settings, write_csv
+from cli.common import print_json, progress, settings, table_in_force, write_csv
 from triage.csvio import DataError, numbered, parse_columns, read_csv, require_columns
 from triage.drafting import Drafter, EmptyPetition, open_drafter_from_settings
 from triage.retrieval.history import HistoryItem
 from triage.routing.names import DepartmentNames, load_department_map
-from triage.routing.table import RoutingTableError, load_table
+from triage.routing.table import RoutingTable, RoutingTableError, load_table
 from triage.text import MAX_TEXT_CHARS, petition_text
 
 DRAFT_COLUMNS = ["draft", "tier", "sources"]
@@ -135,7 +135,8 @@ def department_names(args: argparse.Namespace) -> DepartmentNames | None:
             raise CommandError("--department-map needs --department-col: the column it maps")
         return None
     try:
-        table = load_table(settings().routing_table)
+        found = table_in_force()  # the store's table, where admins' aliases live
+        table = found if isinstance(found, RoutingTable) else load_table(found)
     except RoutingTableError as exc:
         print(
             f"warning: routing table not loaded ({exc}); department names are kept as written",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cli.common import live_routing, print_json, registry, settings
+from cli.common import print_json, registry, table_in_force
 from training.bundles import BundleError
 from training.promotion import promote_checked
 
@@ -57,8 +57,7 @@ def promote_or_refuse(version: str, force: bool) -> dict:
     from cli import CommandError
 
     try:
-        table = live_routing().table  # the store's table in force (None: store and seed unreadable)
-        result = promote_checked(registry(), version, table or settings().routing_table, force=force)
+        result = promote_checked(registry(), version, table_in_force(), force=force)
     except BundleError as exc:
         raise CommandError(str(exc)) from None
     if result["forced"]:

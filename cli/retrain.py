@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cli.common import print_json, registry, settings
+from cli.common import print_json, registry, table_in_force
 from cli.keys import open_store
+from training.balance import DEFAULT_MERGE_LABEL
 from training.from_store import retrain_from_store
 from triage.store.repository import record_event
 
@@ -33,6 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="train on --data alone, not merged with the store's cases (returns still count as hard negatives)",
     )
+    p.add_argument(
+        "--min-examples", type=int, metavar="N", help="drop or merge (--rare) labels with fewer rows"
+    )
+    p.add_argument("--rare", choices=["drop", "merge"], default="drop")
+    p.add_argument("--merge-into", default=DEFAULT_MERGE_LABEL, metavar="LABEL")
     p.add_argument("--promote", action="store_true", help="make the new bundle live")
     p.add_argument(
         "--force",
@@ -47,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.only_data and not args.data:
         raise CommandError("--only-data needs --data FILE: the labelled CSV to train on")
+    if args.min_examples is not None and args.min_examples < 1:
+        raise CommandError("--min-examples must be at least 1")
     store = open_store()
 
     def progress(fraction: float, message: str) -> None:
@@ -64,8 +72,11 @@ def run(args: argparse.Namespace) -> int:
             promote=args.promote,
             progress=progress,
             only_csv=args.only_data,
-            routing_table=settings().routing_table,
+            routing_table=table_in_force(),
             force=args.force,
+            min_examples=args.min_examples,
+            rare=args.rare,
+            merge_into=args.merge_into,
         )
         with store.session(write=True) as s:
             record_event(

@@ -71,3 +71,36 @@ def test_cli_retrain_only_data(env_models, settings, monkeypatch, capsys, tmp_pa
     code = cli_main(["retrain", "--from-store", "--data", str(export), "--only-data", "--promote"])
     out, err = capsys.readouterr()
     assert code == 2 and "学前教育, 社会救助" in err and json.loads(out)["promoted"] is False
+
+
+def test_retrain_on_an_export_with_a_rare_label_merges_it_when_asked(db_client, tmp_path):
+    c = db_client
+    rows = _upload(tmp_path).decode("utf-8").splitlines()
+    rare = [r.rsplit(",", 1)[0] + ",殡葬管理" for r in rows[1:3]]  # two rows of a label too rare to hold out
+    upload = "\n".join([*rows, *rare]).encode("utf-8")
+    failed = _wait(
+        c,
+        c.post("/admin/retrain", data={"only_upload": "true"}, files={"file": ("e.csv", upload)}).json()[
+            "job_id"
+        ],
+    )
+    assert (
+        failed["status"] == "failed"
+        and "'殡葬管理' (2)" in failed["error"]
+        and "--min-examples" in failed["error"]
+    )
+    r = c.post(
+        "/admin/retrain",
+        data={"only_upload": "true", "min_examples": "3", "rare": "merge", "merge_into": "城乡建设"},
+        files={"file": ("e.csv", upload)},
+    )
+    job = _wait(c, r.json()["job_id"])
+    assert job["status"] == "succeeded", job
+    result = job["result"]
+    assert result["rare_labels"] == {
+        "min_examples": 3,
+        "merged": {"殡葬管理": 2},
+        "rows": 2,
+        "into": "城乡建设",
+    }
+    assert "殡葬管理" not in result["labels"] and result["data"]["csv"] == 26

@@ -200,6 +200,7 @@ def cli_env(monkeypatch, tmp_path):
     monkeypatch.setenv("TRIAGE_MODELS_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("TRIAGE_DATABASE_URL", f"sqlite:///{tmp_path / 'triage.db'}")  # the library's store
     monkeypatch.setenv("TRIAGE_ANSWERS_ENCODER", "none")  # BM25 only: keeps CLI tests fast
+    monkeypatch.setenv("TRIAGE_DATABASE_URL", f"sqlite:///{tmp_path / 'triage.db'}")  # the table in force
     return tmp_path
 
 

@@ -38,6 +38,7 @@ NEAR = "顺义区金港花园7号楼电梯本月坏了五次，上周有人被�
 def cli_env(monkeypatch, tmp_path):
     monkeypatch.setenv("TRIAGE_MODELS_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("TRIAGE_ANSWERS_ENCODER", "none")  # BM25 only: keeps CLI tests fast
+    monkeypatch.setenv("TRIAGE_DATABASE_URL", f"sqlite:///{tmp_path / 'triage.db'}")  # the table in force
     history = tmp_path / "export.csv"
     with history.open("w", encoding="utf-8", newline="") as fh:
         csv.writer(fh).writerows([HEADER, *ROWS])

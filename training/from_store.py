@@ -16,11 +16,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from sqlalchemy import func, select
 
+from training.balance import DEFAULT_MERGE_LABEL, handle_rare
 from training.bundles import BundleError, ModelRegistry
 from training.data import LabelledData, load_labelled_csv
 from training.evaluate import evaluate
@@ -168,6 +169,9 @@ def retrain_from_store(
     only_csv: bool = False,
     routing_table: RoutingTable | Path | str | None = None,
     force: bool = False,
+    min_examples: int | None = None,
+    rare: Literal["drop", "merge"] = "drop",
+    merge_into: str = DEFAULT_MERGE_LABEL,
 ) -> dict[str, Any]:
     """Train a new bundle and compare it with the live model on the same held-out split.
 
@@ -181,6 +185,10 @@ def retrain_from_store(
     started = time.perf_counter()
     report(0.05, "loading labelled cases")
     loaded = load_store_data(store, csv_path, text_cols, label_col, only_csv=only_csv)
+    rare_report = None
+    if min_examples is not None:  # labels too rare to hold out: dropped or merged, and reported
+        loaded.data, handled = handle_rare(loaded.data, min_examples, rare, merge_into)
+        rare_report = handled.to_dict()
     loaded.data.validate()
     _, x_test, _, y_test = split(loaded.data, test_size, seed)
     n = loaded.counts
@@ -197,6 +205,7 @@ def retrain_from_store(
         text_cols=["title", "body"],
         test_size=test_size,
         seed=seed,
+        rare=rare_report,
     )
     report(0.8, "evaluating the new and the live model on the same held-out split")
     new_model = PetitionClassifier.load(bundle.path / "model.joblib")
@@ -239,6 +248,8 @@ def retrain_from_store(
         ),
         "data": loaded.counts,
         "labels": bundle.metadata["labels"],
+        "warnings": bundle.metadata["warnings"],
+        **({"rare_labels": rare_report} if rare_report else {}),
         "held_out": len(y_test),
         **comparison,
         "seconds": round(time.perf_counter() - started, 1),

@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from training.balance import DEFAULT_MERGE_LABEL
 from training.bundles import ModelRegistry
 from training.from_store import retrain_from_store
 from training.jobs import ClaimedJob, Handler, Progress
@@ -44,6 +45,9 @@ def retrain_handler(store: Store, settings: Settings) -> Handler:
                     only_csv=bool(params.get("only_upload")),
                     routing_table=routing,
                     force=bool(params.get("force")),
+                    min_examples=params.get("min_examples"),
+                    rare=params.get("rare", "drop"),
+                    merge_into=params.get("merge_into") or DEFAULT_MERGE_LABEL,
                 )
             except DataError as exc:  # name the uploaded file, not the worker's temporary copy
                 if csv_path is None:

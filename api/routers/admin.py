@@ -12,12 +12,13 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, File, Form, HTTPException, Request, UploadFile, status
 from pydantic import BaseModel, Field
 
 from api.auth import actor
+from training.balance import DEFAULT_MERGE_LABEL
 from training.bundles import BundleError, UnknownVersion
 from training.data import load_labelled_csv
 from training.promotion import promote_checked
@@ -62,6 +63,12 @@ def retrain(
     force: Annotated[
         bool, Form(description="with promote: go live even if the routing table does not route every label")
     ] = False,
+    min_examples: Annotated[
+        int | None,
+        Form(ge=1, description="labels with fewer rows are dropped or merged (rare) instead of refused"),
+    ] = None,
+    rare: Annotated[Literal["drop", "merge"], Form()] = "drop",
+    merge_into: Annotated[str, Form(min_length=1, max_length=100)] = DEFAULT_MERGE_LABEL,
 ) -> dict[str, Any]:
     state = request.app.state
     if only_upload and (file is None or not file.filename):
@@ -89,6 +96,9 @@ def retrain(
         "promote": promote,
         "only_upload": only_upload,
         "force": force,
+        "min_examples": min_examples,
+        "rare": rare,
+        "merge_into": merge_into,
     }
     params["actor"] = actor(request)
     upload = None
