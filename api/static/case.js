@@ -40,6 +40,7 @@
     document.title = "案件 #" + c.id + " · 留言办理";
     $("case-title").textContent = "#" + c.id + " " + (c.title || "（无标题）");
     renderBadges(c);
+    renderUrgent(c);
     renderPetition(c);
     renderDeadline(c);
     renderRouting(c);
@@ -51,10 +52,23 @@
   function renderBadges(c) {
     const box = T.clear($("case-badges"));
     box.append(T.badge(T.STATUS[c.status] || c.status, c.status === "closed" ? "ok" : ""));
+    if (T.isUrgent(c)) box.append(T.badge("紧急", "urgent"));
     if (c.overdue) box.append(T.badge("超期", "danger"));
     if (T.needsManualRouting(c)) box.append(T.badge("待人工分派", "warn"));
     if (T.isDuplicate(c)) box.append(T.badge("可能重复", "info"));
     if (c.returns > 0) box.append(T.badge("退回 " + c.returns + " 次", "warn"));
+  }
+
+  // An emergency: what it is, the words that show it, and the line to hand it to, above all else.
+  function renderUrgent(c) {
+    const u = c.urgent;
+    const banner = $("urgent-banner");
+    banner.hidden = !u;
+    if (!u) return;
+    banner.classList.toggle("closed", c.status === "closed");
+    $("urgent-transfer").textContent = T.transferText(u) + (c.status === "closed" ? "（已办结）" : "");
+    $("urgent-reason").textContent = "紧急事项：" + u.reason + "，须在 " + T.time(c.deadline) + " 前处置";
+    $("urgent-evidence").textContent = "依据：“" + u.evidence + "”";
   }
 
   function renderPetition(c) {

@@ -195,6 +195,10 @@
 
   T.needsManualRouting = (c) => Boolean(c.abstain || c.manual_queue);
 
+  // An open emergency (gas, fire, people trapped …): a red 紧急 badge, the top of the queue.
+  T.isUrgent = (c) => Boolean(c.urgent) && c.status !== "closed";
+  T.transferText = (u) => (u.transfer ? "请立即转 " + u.transfer : "请立即处置");
+
   T.badge = (text, kind) => T.el("span", { class: "badge " + (kind || ""), text: text });
 
   // -- signing in -------------------------------------------------------------------------------

@@ -17,11 +17,12 @@ from typing import Any
 
 from triage.classifier import Prediction
 from triage.routing.cohandling import assistant_labels
-from triage.routing.deadlines import check_not_future, due_at, parse_received_at
+from triage.routing.deadlines import check_not_future, due_at, due_within_hours, parse_received_at
 from triage.routing.out_of_scope import OutOfScope, OutOfScopeDetector
 from triage.routing.places import Place, PlaceExtractor
 from triage.routing.request_type import DEFAULT_TYPE, guess_request_type
 from triage.routing.table import RoutingTable, load_table
+from triage.routing.urgent import Urgent
 from triage.text import normalize, petition_text
 from triage.workdays import WorkCalendar
 
@@ -36,7 +37,7 @@ class Routing:
     place: Place | None
     out_of_scope: OutOfScope | None
     manual_queue: bool
-    urgent: bool = False
+    urgent: Urgent | None = None
     rule: str | None = None
     received_at: datetime | None = None
     contacts: dict[str, str] = field(default_factory=dict)
@@ -55,6 +56,7 @@ class Routing:
             "place": self.place.to_dict() if self.place else None,
             "out_of_scope": self.out_of_scope.to_dict() if self.out_of_scope else None,
             "manual_queue": self.manual_queue,
+            "urgent": self.urgent.to_dict() if self.urgent else None,
         }
 
 
@@ -130,9 +132,12 @@ class RoutingEngine:
             lead = table.resolve(lead)
             assist = _unique(table.resolve(a) for a in assist if table.resolve(a) != lead)
 
-        urgent = any(word in text for word in table.urgent_keywords)
-        days = table.urgent_days if urgent else table.deadline_days(rtype, lead)
-        due = due_at(received, days, table.calendar_of(lead))
+        urgent = table.urgent_rules.detect(text)
+        if urgent is not None and urgent.hours is not None:
+            due = due_within_hours(received, urgent.hours)
+        else:
+            days = table.urgent_days if urgent else table.deadline_days(rtype, lead)
+            due = due_at(received, days, table.calendar_of(lead))
         found = self.detector.detect(text)
         contacts = {
             d: table.departments[d].contact or ""

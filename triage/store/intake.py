@@ -70,7 +70,7 @@ def suggest(
             if due_raw
             else default_due(received_at, r.get("request_type") or request_type)
         )
-        details.update({k: r.get(k) for k in ("departments", "place", "out_of_scope") if k in r})
+        details.update({k: r.get(k) for k in ("departments", "place", "out_of_scope", "urgent") if k in r})
         return Suggestion(
             label=r.get("label", label),
             department=department,
@@ -81,6 +81,7 @@ def suggest(
             request_type=r.get("request_type") or request_type,
             manual_queue=bool(r.get("manual_queue")) or abstain or not department,
             details=details,
+            urgent=r.get("urgent"),
         )
     return Suggestion(
         label=label,

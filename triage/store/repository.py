@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import column, func, or_, select, text
+from sqlalchemy import and_, column, func, or_, select, text
+from sqlalchemy import case as sa_case
 from sqlalchemy.orm import Session, defer, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -62,6 +63,7 @@ class Suggestion:
     request_type: str | None = None
     manual_queue: bool = False
     details: dict[str, Any] | None = None  # top_k, reasons, departments, place, out_of_scope …
+    urgent: dict[str, Any] | None = None  # the routing's emergency: reason, evidence, transfer
 
 
 @dataclass
@@ -130,6 +132,8 @@ def create_case(
         confidence=suggestion.confidence,
         abstain=suggestion.abstain,
         manual_queue=suggestion.manual_queue,
+        is_urgent=suggestion.urgent is not None,
+        urgent=suggestion.urgent,
         routing_state="suggested",
         model_version=suggestion.model_version,
         returns=0,
@@ -224,7 +228,11 @@ def parse_status(value: str | None) -> list[str] | None:
 def list_cases(
     session: Session, filters: CaseFilter, *, limit: int = 50, offset: int = 0, at: datetime | None = None
 ) -> tuple[list[Case], int]:
-    """The queue: overdue first, then by deadline (one ordering: the earliest deadline first)."""
+    """The queue: open emergencies first, then overdue first, then by deadline.
+
+    Overdue-then-deadline is one ordering (the earliest deadline first). Emergencies need the
+    flag on top of it: an urgent case is due in hours, yet every overdue case would precede it.
+    """
     at = at or clock_now()
     conditions = []
     if filters.status:
@@ -246,11 +254,16 @@ def list_cases(
         select(Case)
         .options(defer(Case.body))
         .where(*conditions)
-        .order_by(Case.due_at, Case.id)
+        .order_by(_urgent_first(), Case.due_at, Case.id)
         .limit(limit)
         .offset(offset)
     )
     return list(rows), int(total)
+
+
+def _urgent_first() -> Any:
+    """0 for an open urgent case, 1 for the rest: a closed emergency no longer jumps the queue."""
+    return sa_case((and_(Case.is_urgent.is_(True), Case.status.in_(OPEN_STATUSES)), 0), else_=1)
 
 
 # FTS5's trigram index answers substrings of three characters or more; shorter ones are scanned.
