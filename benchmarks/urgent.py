@@ -119,7 +119,9 @@ def public_share(rules: UrgentRules, old: UrgentRules) -> str | None:
         f"Public test petitions (`benchmarks/category_test.csv`, title + body, {len(rows)} "
         f"petitions, most of them complaints filed days after the events): the table's rules mark "
         f"**{s['share']}** urgent (the old keyword list: {s['old']}); {s['per_ms']:.2f} ms per "
-        f"petition. By reason: {s['by_reason']}. Every one, to judge by eye. Read on 2026-12-06, "
+        f"petition. By reason: {s['by_reason']}. This list was read while the vetoes were "
+        "written (past, recurring, hypothetical words), so it is not blind either; it was 46 "
+        "before them. Every one, to judge by eye. Read on 2026-12-06, "
         "none was an emergency happening at the time of writing: narrated past incidents (a "
         "hospital brawl, people once trapped in a lift), recurring pollution (浓烟滚滚), mining "
         "subsidence, hyperbole (逼得我要跳楼); a pregnant worker's 不想活了 is the one a clerk may "
@@ -167,6 +169,11 @@ def main() -> None:
         body += "\n" + public + "\n"
     else:
         body += "\nPublic test petitions: skipped (../shared/datasets not found).\n"
+    body += (
+        "\nThe page: `docs/screenshots/urgent_queue.png` (紧急 at the top of the queue) and "
+        "`docs/screenshots/urgent_case.png` (the banner with the line to transfer to), made by "
+        "`python -m benchmarks.urgent_screens`.\n"
+    )
     write_section("urgent", "Urgent matters (issue 16)", "python -m benchmarks.urgent", body)
 
 
