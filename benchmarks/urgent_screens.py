@@ -15,7 +15,6 @@ import argparse
 import shutil
 import sys
 import tempfile
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from benchmarks.screenshots import (
     iso,
     launch_chromium,
     prepare,
+    serve_until_interrupted,
     sign_in,
     submit,
 )
@@ -93,12 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         for shot in shoot(base, staff_key, created["楼道煤气味"]["id"], args.out):
             print(f"wrote {shot} ({shot.stat().st_size:,} bytes)")
         if args.serve:
-            print(f"serving {base}  staff key: {staff_key}  platform key: {platform_key}  (Ctrl-C stops)")
-            try:
-                while True:
-                    time.sleep(3600)
-            except KeyboardInterrupt:
-                pass
+            serve_until_interrupted(f"serving {base}  staff key: {staff_key}  platform key: {platform_key}")
     shutil.rmtree(work, ignore_errors=True)
     return 0
 
