@@ -9,10 +9,14 @@ import csv
 import json
 from datetime import datetime, timedelta
 
+from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from api.app import create_app
 from cli import main
+from tests.conftest import auth
 from tests.test_routing_api import rclient, table_copy  # noqa: F401
+from triage.settings import Settings
 from triage.store.models import CLOSED, Case
 
 GAS = {"title": "煤气味", "body": "楼道里闻到很浓的煤气味，好几户都闻到了，怕出事，请尽快派人来看看！"}
@@ -144,3 +148,18 @@ def test_the_migration_adds_urgency_to_a_store_with_cases(db_url):
     command.downgrade(cfg, "0002")
     assert "is_urgent" not in {c["name"] for c in inspect(engine).get_columns("cases")}
     engine.dispose()
+
+
+def test_an_emergency_jumps_the_queue_even_while_no_model_is_live(tmp_path):
+    settings = Settings(models_dir=tmp_path / "empty", database_url=f"sqlite:///{tmp_path}/db.sqlite")
+    with TestClient(create_app(settings)) as c:
+        c.headers.update(auth(c.app))
+        received = "2026-11-20T09:00:00+08:00"
+        plain = _post_case(c, "NM-1", WAGES, received_at="2026-01-05T09:00:00+08:00")
+        gas = _post_case(c, "NM-2", GAS, received_at=received)
+        assert gas["urgent"]["transfer"] == "燃气抢修 96777" and gas["routing"]["department"] is None
+        assert datetime.fromisoformat(gas["deadline"]) - datetime.fromisoformat(received) == timedelta(
+            hours=1
+        )
+        assert plain["urgent"] is None
+        assert [i["id"] for i in c.get("/cases").json()["items"]] == [gas["id"], plain["id"]]

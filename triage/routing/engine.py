@@ -133,11 +133,9 @@ class RoutingEngine:
             assist = _unique(table.resolve(a) for a in assist if table.resolve(a) != lead)
 
         urgent = table.urgent_rules.detect(text)
-        if urgent is not None and urgent.hours is not None:
-            due = due_within_hours(received, urgent.hours)
-        else:
-            days = table.urgent_days if urgent else table.deadline_days(rtype, lead)
-            due = due_at(received, days, table.calendar_of(lead))
+        due = self._due(received, urgent, lead) or due_at(
+            received, table.deadline_days(rtype, lead), table.calendar_of(lead)
+        )
         found = self.detector.detect(text)
         contacts = {
             d: table.departments[d].contact or ""
@@ -159,7 +157,23 @@ class RoutingEngine:
             contacts=contacts,
         )
 
+    def urgency(
+        self, title: str | None, body: str | None, *, received_at: datetime | str | None = None
+    ) -> tuple[Urgent | None, datetime | None]:
+        """The emergency rule alone, with its due time: for a petition no model could classify
+        (none is live), which must still jump the queue. (None, None) when it is not urgent."""
+        urgent = self.table.urgent_rules.detect(normalize(petition_text(title, body)))
+        return urgent, self._due(self._received(received_at), urgent)
+
     # -- parts --------------------------------------------------------------------------------
+
+    def _due(self, received: datetime, urgent: Urgent | None, lead: str | None = None) -> datetime | None:
+        """An urgent matter's due time: its category's hours, or the plain keywords' working days."""
+        if urgent is None:
+            return None
+        if urgent.hours is not None:
+            return due_within_hours(received, urgent.hours)
+        return due_at(received, self.table.urgent_days, self.table.calendar_of(lead))
 
     def _request_type(self, text: str, given: str | None, predicted: Prediction | None) -> str:
         table = self.table

@@ -83,17 +83,33 @@ def suggest(
             details=details,
             urgent=r.get("urgent"),
         )
+    urgent, urgent_due = _urgency(routing, title, body, received_at)
+    if urgent is not None:
+        details["urgent"] = urgent
     return Suggestion(
         label=label,
         department=label,
         confidence=confidence,
         abstain=abstain,
         model_version=model_version,
-        due_at=default_due(received_at, request_type),
+        due_at=urgent_due or default_due(received_at, request_type),
         request_type=request_type,
         manual_queue=abstain or label is None,
         details=details,
+        urgent=urgent,
     )
+
+
+def _urgency(
+    routing: Any | None, title: str, body: str, received_at: datetime
+) -> tuple[dict[str, Any] | None, datetime | None]:
+    """The table's emergency rule when no model could route the petition: an emergency jumps
+    the queue even while no model is live (the rule needs the table, not the model)."""
+    engine = getattr(routing, "engine", routing)
+    if engine is None:
+        return None, None
+    urgent, due = engine.urgency(title, body, received_at=received_at)
+    return (urgent.to_dict(), parse_time(due)) if urgent and due else (None, None)
 
 
 def make_draft(
