@@ -163,3 +163,17 @@ def test_an_emergency_jumps_the_queue_even_while_no_model_is_live(tmp_path):
         )
         assert plain["urgent"] is None
         assert [i["id"] for i in c.get("/cases").json()["items"]] == [gas["id"], plain["id"]]
+
+
+def test_pages_run_across_the_urgent_cases_into_the_rest_without_gaps(db_client):
+    ids = [_post_case(db_client, f"PG-{i}", GAS if i % 2 else WAGES)["id"] for i in range(7)]
+    whole = db_client.get("/cases", params={"limit": 50}).json()
+    order = [i["id"] for i in whole["items"]]
+    assert sorted(order) == sorted(ids) and whole["total"] == 7
+    assert [i["urgent"] is not None for i in whole["items"]] == [True] * 3 + [False] * 4
+    pages = []
+    for offset in range(0, 7, 2):
+        page = db_client.get("/cases", params={"limit": 2, "offset": offset}).json()
+        assert page["total"] == 7
+        pages += [i["id"] for i in page["items"]]
+    assert pages == order  # the page boundary at 2 and 4 splits the urgent cases from the rest

