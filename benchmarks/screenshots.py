@@ -319,6 +319,16 @@ def take_screenshots(base: str, staff_key: str, case_id: int, out: Path) -> list
     return shots
 
 
+def serve_until_interrupted(message: str) -> None:
+    """`--serve`: keep the server of the enclosing block up for a look by hand until Ctrl-C."""
+    print(f"{message}  (Ctrl-C stops)")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
@@ -363,12 +373,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"wrote {shot.relative_to(ROOT) if shot.is_relative_to(ROOT) else shot} ({shot.stat().st_size:,} bytes)"
             )
         if args.serve:
-            print(f"serving {base}  staff key: {staff_key}  (Ctrl-C stops)")
-            try:
-                while True:
-                    time.sleep(3600)
-            except KeyboardInterrupt:
-                pass
+            serve_until_interrupted(f"serving {base}  staff key: {staff_key}")
     shutil.rmtree(work, ignore_errors=True)
     return 0
 

@@ -1,7 +1,7 @@
 """`triage route`: a CSV of petitions → the same CSV with the routing added.
 
 Adds label, departments (JSON: lead and assist), request_type, due_at, place (JSON), out_of_scope
-(JSON: reason, evidence, template) and manual_queue. Every row is checked before anything is
+(JSON: reason, evidence, template), manual_queue and urgent (JSON: reason, evidence, transfer). Every row is checked before anything is
 written, so a bad received time in row 900 fails the run with its row number and no output file.
 """
 
@@ -28,7 +28,17 @@ from triage.routing import ReceivedAtError, RoutingEngine, RoutingTableError
 from triage.routing.cohandling import cohandling_curve, fit_min_probability
 from triage.routing.live import LiveRoutingEngine
 
-OUTPUT_COLUMNS = ["label", "departments", "request_type", "due_at", "place", "out_of_scope", "manual_queue"]
+OUTPUT_COLUMNS = [
+    "label",
+    "departments",
+    "request_type",
+    "due_at",
+    "place",
+    "out_of_scope",
+    "manual_queue",
+    "urgent",
+]
+JSON_COLUMNS = ("departments", "place", "out_of_scope", "urgent")  # empty cell when null
 CHUNK = 256
 
 
@@ -121,25 +131,23 @@ def run(args: argparse.Namespace) -> int:
             except ValueError as exc:
                 raise DataError(args.input, str(exc), row=number, column=type_col) from None
             data = routing.to_dict()
-            routed.append(
-                {
-                    **row,
-                    "label": data["label"],
-                    "departments": json.dumps(data["departments"], ensure_ascii=False),
-                    "request_type": data["request_type"],
-                    "due_at": data["due_at"],
-                    "place": json.dumps(data["place"], ensure_ascii=False) if data["place"] else "",
-                    "out_of_scope": json.dumps(data["out_of_scope"], ensure_ascii=False)
-                    if data["out_of_scope"]
-                    else "",
-                    "manual_queue": data["manual_queue"],
-                }
-            )
+            routed.append({**row, **{column: _cell(column, data[column]) for column in OUTPUT_COLUMNS}})
     out_header = header + [c for c in OUTPUT_COLUMNS if c not in header]
     write_csv(args.output, out_header, progress(routed, total=len(routed), desc="route"))
     flagged = sum(1 for r in routed if r["out_of_scope"])
-    print(f"routed {len(rows)} rows with model {version} → {args.output} ({flagged} out of scope)")
+    urgent = sum(1 for r in routed if r["urgent"])
+    print(
+        f"routed {len(rows)} rows with model {version} → {args.output} "
+        f"({flagged} out of scope, {urgent} urgent)"
+    )
     return 0
+
+
+def _cell(column: str, value: object) -> object:
+    """A routing field as a CSV cell: JSON for the structured ones, empty when null."""
+    if column not in JSON_COLUMNS:
+        return value
+    return json.dumps(value, ensure_ascii=False) if value else ""
 
 
 _MIN_PROBABILITY = re.compile(

@@ -172,12 +172,22 @@ def test_due_dates_follow_the_official_schedule(engine, received, rtype, due):
     assert routing.due_at.tzinfo is not None and routing.due_at.utcoffset() == timedelta(hours=8)
 
 
+def days_only_urgent_table() -> str:
+    """The bundled table with the urgent section as tables written before categories had it."""
+    text = table_text()
+    start, end = text.index("\nurgent:"), text.index("\n# Working calendars")
+    legacy = "\nurgent:\n  days: 0\n  keywords: [燃气泄漏, 煤气泄漏, 起火, 被困]\n"
+    return text[:start] + legacy + text[end:]
+
+
 def test_department_override_and_urgent_same_day(engine):
     # 人社局 answers 求助 in 3 working days instead of 5
     r = engine.route(
         "工资", "老板拖欠工资，请帮帮我", pred("人社局"), received_at="2025-09-26 10:00", request_type="求助"
     )
     assert r.due_at.date() == date(2025, 9, 30)
+    # a table that sets only `days` and `keywords` keeps its meaning: the same working day
+    engine = RoutingEngine(parse_table(days_only_urgent_table()), clock=lambda: NOW)
     gas = engine.route(
         "燃气", "楼道里燃气泄漏味道很大", pred("住建局"), received_at="2025-10-03 09:00", request_type="投诉"
     )
@@ -260,7 +270,9 @@ def test_to_dict_has_the_documented_shape(engine):
         "place",
         "out_of_scope",
         "manual_queue",
+        "urgent",
     }
+    assert d["urgent"] is None
     assert d["department"] == d["departments"]["lead"] == "住建局"
     assert d["place"] == {"city": None, "district": "城南区", "street": None, "community": "锦绣花园"}
     assert datetime.fromisoformat(d["due_at"]) > datetime(2025, 9, 26, tzinfo=CST)

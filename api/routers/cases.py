@@ -138,6 +138,7 @@ def summary(case: Case, at: datetime) -> dict[str, Any]:
         "confidence": case.confidence,
         "abstain": case.abstain,
         "manual_queue": case.manual_queue,
+        "urgent": case.urgent,
         "routing_state": case.routing_state,
         "request_type": case.request_type,
         "channel": case.channel,
@@ -174,6 +175,7 @@ def _routing_view(case: Case) -> dict[str, Any]:
         "departments": details.get("departments"),
         "place": details.get("place"),
         "out_of_scope": details.get("out_of_scope"),
+        "urgent": case.urgent,
         "possible_duplicate": details.get("possible_duplicate"),
         "returned_by": [
             {"department": r.department, "reason": r.reason, "at": iso(r.created_at)}
@@ -257,6 +259,7 @@ def _created_view(case: Case, at: datetime, created: bool) -> dict[str, Any]:
         "routing",
         "draft",
         "possible_duplicate",
+        "urgent",
     )
     return {**{k: view[k] for k in keep}, "created": created}
 

@@ -62,6 +62,12 @@ class OutOfScopeOut(BaseModel):
     template: str
 
 
+class UrgentOut(BaseModel):
+    reason: str = Field(description="What kind of emergency (燃气泄漏或燃气味, 火情或浓烟 …)")
+    evidence: str = Field(description="The clause of the petition that shows it")
+    transfer: str | None = Field(description="The emergency line to hand it to (119, 燃气抢修 96777 …)")
+
+
 class ClassifyResponse(BaseModel):
     label: str
     confidence: float
@@ -71,10 +77,16 @@ class ClassifyResponse(BaseModel):
     model_version: str
     departments: Departments | None = None
     request_type: str | None = None
-    due_at: str | None = Field(default=None, description="Reply deadline (ISO 8601, working days)")
+    due_at: str | None = Field(
+        default=None, description="Reply deadline (ISO 8601): working days, or hours for an urgent matter"
+    )
     place: PlaceOut | None = None
     out_of_scope: OutOfScopeOut | None = Field(
         default=None, description="Set when the hotline must not accept the petition: manual queue"
+    )
+    urgent: UrgentOut | None = Field(
+        default=None,
+        description="Set for an emergency (gas, fire, people trapped …): due in hours, top of the queue",
     )
 
 

@@ -26,7 +26,7 @@ router = APIRouter(tags=["routing"])
 log = logging.getLogger("triage.routing")
 
 MAX_TABLE_BYTES = 1024 * 1024
-ROUTING_FIELDS = ("departments", "request_type", "due_at", "place", "out_of_scope")
+ROUTING_FIELDS = ("departments", "request_type", "due_at", "place", "out_of_scope", "urgent")
 
 
 def install(app: FastAPI, settings: Settings) -> None:
@@ -116,6 +116,10 @@ def get_routing(request: Request) -> dict[str, Any]:
             "label_sets": {name: sorted(labels) for name, labels in table.label_sets.items()},
             "rules": [rule.name for rule in table.rules],
             "deadlines": dict(table.deadlines),
+            "urgent": [
+                {"reason": c.reason, "transfer": c.transfer, "hours": c.hours}
+                for c in table.urgent_rules.categories
+            ],
             "cohandling": {
                 "min_probability": table.cohandling.min_probability,
                 "max_assist": table.cohandling.max_assist,

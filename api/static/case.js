@@ -41,6 +41,7 @@
     $("case-title").textContent = "#" + c.id + " " + (c.title || "（无标题）");
     renderBadges(c);
     renderMerge(c);
+    renderUrgent(c);
     renderPetition(c);
     renderDeadline(c);
     renderRouting(c);
@@ -52,6 +53,7 @@
   function renderBadges(c) {
     const box = T.clear($("case-badges"));
     box.append(T.badge(T.STATUS[c.status] || c.status, c.status === "closed" ? "ok" : ""));
+    if (T.isUrgent(c)) box.append(T.badge("紧急", "urgent"));
     if (c.overdue) box.append(T.badge("超期", "danger"));
     if (T.needsManualRouting(c)) box.append(T.badge("待人工分派", "warn"));
     if (c.merged_into) box.append(T.caseBadge("已并入 #" + c.merged_into, "ok", c.merged_into));
@@ -97,6 +99,18 @@
       );
     }
     $("merge-panel").hidden = $("duplicate-box").hidden && $("merged-into-box").hidden && $("merged-box").hidden;
+  }
+
+  // An emergency: what it is, the words that show it, and the line to hand it to, above all else.
+  function renderUrgent(c) {
+    const u = c.urgent;
+    const banner = $("urgent-banner");
+    banner.hidden = !u;
+    if (!u) return;
+    banner.classList.toggle("closed", c.status === "closed");
+    $("urgent-transfer").textContent = T.transferText(u) + (c.status === "closed" ? "（已办结）" : "");
+    $("urgent-reason").textContent = "紧急事项：" + u.reason + "，须在 " + T.time(c.deadline) + " 前处置";
+    $("urgent-evidence").textContent = "依据：“" + u.evidence + "”";
   }
 
   function renderPetition(c) {

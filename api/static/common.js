@@ -285,6 +285,10 @@
     return T.caseBadge("可能重复 #" + d.case_id, "info duplicate", d.case_id, "与案件 #" + d.case_id + " 相似 " + similar);
   };
 
+  // An open emergency (gas, fire, people trapped …): a red 紧急 badge, the top of the queue.
+  T.isUrgent = (c) => Boolean(c.urgent) && c.status !== "closed";
+  T.transferText = (u) => (u.transfer ? "请立即转 " + u.transfer : "请立即处置");
+
   T.badge = (text, kind) => T.el("span", { class: "badge " + (kind || ""), text: text });
 
   // -- signing in -------------------------------------------------------------------------------

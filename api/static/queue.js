@@ -1,5 +1,6 @@
 // The queue: GET /cases with the filters of the server-rendered form (kept in the URL, so a
-// reload or a shared link shows the same list). The API orders it: overdue first, then by deadline.
+// reload or a shared link shows the same list). The API orders it: open emergencies first, then
+// overdue, then by deadline.
 "use strict";
 
 (function () {
@@ -22,6 +23,11 @@
 
   function marks(c) {
     const cell = T.el("td", { class: "marks" });
+    if (T.isUrgent(c)) {
+      const badge = T.badge("紧急", "urgent");
+      badge.title = c.urgent.reason + "：" + T.transferText(c.urgent);
+      cell.append(badge);
+    }
     if (c.overdue) cell.append(T.badge("超期", "danger"));
     if (T.needsManualRouting(c)) cell.append(T.badge("待人工分派", "warn"));
     if (c.merged_into) cell.append(T.caseBadge("已并入 #" + c.merged_into, "ok", c.merged_into));
@@ -36,7 +42,7 @@
     const state = c.department ? T.ROUTING_STATE[c.routing_state] || c.routing_state : "";
     return T.el(
       "tr",
-      { class: c.overdue ? "overdue" : null, dataset: { caseId: c.id } },
+      { class: [T.isUrgent(c) ? "urgent" : "", c.overdue ? "overdue" : ""].join(" ").trim() || null, dataset: { caseId: c.id } },
       T.el("td", {}, T.el("a", { href: href, text: "#" + c.id }), T.el("div", { class: "muted small", text: c.external_id })),
       T.el("td", { class: "title" }, T.el("a", { href: href, text: c.title || "（无标题）" })),
       T.el("td", {}, dept, state ? T.el("div", { class: "muted small", text: state }) : null),

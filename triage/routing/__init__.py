@@ -5,6 +5,7 @@ from triage.routing.engine import Routing, RoutingEngine
 from triage.routing.out_of_scope import OutOfScope, OutOfScopeDetector
 from triage.routing.places import Place, PlaceExtractor
 from triage.routing.table import RoutingTable, RoutingTableError, load_table, parse_table
+from triage.routing.urgent import Urgent, UrgentRules
 
 __all__ = [
     "OutOfScope",
@@ -16,6 +17,8 @@ __all__ = [
     "RoutingEngine",
     "RoutingTable",
     "RoutingTableError",
+    "Urgent",
+    "UrgentRules",
     "is_overdue",
     "load_table",
     "parse_received_at",

@@ -68,6 +68,11 @@ def due_at(received_at: datetime, days: int, calendar: WorkCalendar) -> datetime
     return end.replace(tzinfo=local.tzinfo)
 
 
+def due_within_hours(received_at: datetime, hours: float) -> datetime:
+    """An emergency's due time: wall-clock hours from receipt, nights and holidays included."""
+    return received_at + timedelta(hours=hours)
+
+
 def time_left(due: datetime | str, now: datetime | None = None) -> timedelta:
     """Wall-clock time until `due` (negative once overdue). Naive datetimes are taken as UTC."""
     due_dt = datetime.fromisoformat(due) if isinstance(due, str) else due

@@ -17,11 +17,12 @@ from typing import Any
 
 from triage.classifier import Prediction
 from triage.routing.cohandling import assistant_labels
-from triage.routing.deadlines import check_not_future, due_at, parse_received_at
+from triage.routing.deadlines import check_not_future, due_at, due_within_hours, parse_received_at
 from triage.routing.out_of_scope import OutOfScope, OutOfScopeDetector
 from triage.routing.places import Place, PlaceExtractor
 from triage.routing.request_type import DEFAULT_TYPE, guess_request_type
 from triage.routing.table import RoutingTable, load_table
+from triage.routing.urgent import Urgent
 from triage.text import normalize, petition_text
 from triage.workdays import WorkCalendar
 
@@ -36,7 +37,7 @@ class Routing:
     place: Place | None
     out_of_scope: OutOfScope | None
     manual_queue: bool
-    urgent: bool = False
+    urgent: Urgent | None = None
     rule: str | None = None
     received_at: datetime | None = None
     contacts: dict[str, str] = field(default_factory=dict)
@@ -55,6 +56,7 @@ class Routing:
             "place": self.place.to_dict() if self.place else None,
             "out_of_scope": self.out_of_scope.to_dict() if self.out_of_scope else None,
             "manual_queue": self.manual_queue,
+            "urgent": self.urgent.to_dict() if self.urgent else None,
         }
 
 
@@ -130,9 +132,10 @@ class RoutingEngine:
             lead = table.resolve(lead)
             assist = _unique(table.resolve(a) for a in assist if table.resolve(a) != lead)
 
-        urgent = any(word in text for word in table.urgent_keywords)
-        days = table.urgent_days if urgent else table.deadline_days(rtype, lead)
-        due = due_at(received, days, table.calendar_of(lead))
+        urgent = table.urgent_rules.detect(text)
+        due = self._due(received, urgent, lead) or due_at(
+            received, table.deadline_days(rtype, lead), table.calendar_of(lead)
+        )
         found = self.detector.detect(text)
         contacts = {
             d: table.departments[d].contact or ""
@@ -154,7 +157,23 @@ class RoutingEngine:
             contacts=contacts,
         )
 
+    def urgency(
+        self, title: str | None, body: str | None, *, received_at: datetime | str | None = None
+    ) -> tuple[Urgent | None, datetime | None]:
+        """The emergency rule alone, with its due time: for a petition no model could classify
+        (none is live), which must still jump the queue. (None, None) when it is not urgent."""
+        urgent = self.table.urgent_rules.detect(normalize(petition_text(title, body)))
+        return urgent, self._due(self._received(received_at), urgent)
+
     # -- parts --------------------------------------------------------------------------------
+
+    def _due(self, received: datetime, urgent: Urgent | None, lead: str | None = None) -> datetime | None:
+        """An urgent matter's due time: its category's hours, or the plain keywords' working days."""
+        if urgent is None:
+            return None
+        if urgent.hours is not None:
+            return due_within_hours(received, urgent.hours)
+        return due_at(received, self.table.urgent_days, self.table.calendar_of(lead))
 
     def _request_type(self, text: str, given: str | None, predicted: Prediction | None) -> str:
         table = self.table

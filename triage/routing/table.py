@@ -8,6 +8,7 @@ itself, would otherwise only fail on the one petition that happens to reach it, 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,11 +16,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from triage.routing.urgent import UrgentCategory, UrgentRules, compile_pattern
 from triage.routing.yamlnodes import Located, YamlError, load_located
 from triage.workdays import WorkCalendar
 
 DEFAULT_DEADLINES = {"咨询": 3, "求助": 5, "投诉": 13, "建议": 13}
 DEFAULT_CALENDAR = "default"
+DEFAULT_URGENT_HOURS = 2
 
 
 class RoutingTableError(ValueError):
@@ -100,6 +103,7 @@ class RoutingTable:
     timezone: ZoneInfo
     source: str = "<text>"
     set_lines: Mapping[str, int] = field(default_factory=dict)
+    urgent_rules: UrgentRules = field(default_factory=UrgentRules)
 
     # -- lookups ------------------------------------------------------------------------------
 
@@ -255,7 +259,7 @@ class _Builder:
         timezone = self.timezone(root.get("timezone", "Asia/Shanghai"))
         deadlines = self.deadlines(root.get("request_types"))
         aliases = self.aliases(root.get("request_type_aliases"), deadlines)
-        urgent_days, urgent_keywords = self.urgent(root.get("urgent"))
+        urgent_days, urgent_rules = self.urgent(root.get("urgent"))
         calendars = self.calendars(root.get("calendars"))
         departments = self.departments(root.get("departments"), deadlines, calendars)
         labels, label_sets, set_lines = self.label_sets(root.get("label_sets"), departments)
@@ -269,12 +273,13 @@ class _Builder:
             deadlines=deadlines,
             request_type_aliases=aliases,
             urgent_days=urgent_days,
-            urgent_keywords=urgent_keywords,
+            urgent_keywords=urgent_rules.keywords,
             calendars=calendars,
             cohandling=cohandling,
             timezone=timezone,
             source=self.source,
             set_lines=set_lines,
+            urgent_rules=urgent_rules,
         )
 
     def timezone(self, value: Any) -> ZoneInfo:
@@ -302,10 +307,68 @@ class _Builder:
             out[str(alias)] = str(target)
         return out
 
-    def urgent(self, value: Any) -> tuple[int, tuple[str, ...]]:
+    URGENT_FIELDS = frozenset({"days", "keywords", "hours", "negations", "not_urgent", "categories"})
+    CATEGORY_FIELDS = frozenset({"reason", "patterns", "except", "except_anywhere", "transfer", "hours"})
+
+    def urgent(self, value: Any) -> tuple[int, UrgentRules]:
+        """`days` + `keywords` (the same working day, as before) and `categories` with hours."""
         urgent = self.mapping(value, "urgent")
+        for key in urgent:
+            if key not in self.URGENT_FIELDS:
+                raise self.fail(
+                    f"unknown urgent field {key!r}; expected one of {', '.join(sorted(self.URGENT_FIELDS))}",
+                    "urgent",
+                    key,
+                )
         days = self.days(urgent.get("days", 0), "urgent", "days")
-        return days, self.strings(urgent.get("keywords"), "urgent", "keywords")
+        hours = self.hours(urgent.get("hours", DEFAULT_URGENT_HOURS), "urgent", "hours")
+        categories = urgent.get("categories")
+        if categories is not None and not isinstance(categories, list):
+            raise self.fail("urgent.categories must be a list", "urgent", "categories")
+        return days, UrgentRules(
+            categories=tuple(self.urgent_category(spec, i, hours) for i, spec in enumerate(categories or [])),
+            keywords=self.strings(urgent.get("keywords"), "urgent", "keywords"),
+            not_urgent=self.patterns(urgent.get("not_urgent"), "urgent", "not_urgent"),
+            negations=self.strings(urgent.get("negations"), "urgent", "negations"),
+        )
+
+    def urgent_category(self, spec: Any, index: int, default_hours: float) -> UrgentCategory:
+        path = ("urgent", "categories", index)
+        spec = self.mapping(spec, *path)
+        for key in spec:
+            if key not in self.CATEGORY_FIELDS:
+                raise self.fail(f"unknown urgent category field {key!r}", *path, key)
+        reason = _opt(spec.get("reason"))
+        if reason is None:
+            raise self.fail("an urgent category needs a reason", *path)
+        patterns = self.patterns(spec.get("patterns"), *path, "patterns")
+        if not patterns:
+            raise self.fail(f"urgent category {reason!r} has no patterns", *path)
+        return UrgentCategory(
+            reason=reason,
+            patterns=patterns,
+            exclude=self.patterns(spec.get("except"), *path, "except"),
+            exclude_anywhere=self.patterns(spec.get("except_anywhere"), *path, "except_anywhere"),
+            transfer=_opt(spec.get("transfer")),
+            hours=self.hours(spec.get("hours", default_hours), *path, "hours"),
+        )
+
+    def patterns(self, value: Any, *path: Any) -> tuple[re.Pattern[str], ...]:
+        out = []
+        for i, text in enumerate(self.strings(value, *path)):
+            try:
+                out.append(compile_pattern(text))
+            except re.error as exc:
+                raise self.fail(f"bad pattern {text!r}: {exc}", *path, i) from None
+        return tuple(out)
+
+    def hours(self, value: Any, *path: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 72:
+            raise self.fail(
+                f"{'.'.join(map(str, path))} must be a number of hours (over 0, at most 72), not {value!r}",
+                *path,
+            )
+        return float(value)
 
     def calendars(self, value: Any) -> dict[str, WorkCalendar]:
         given = self.mapping(value, "calendars")

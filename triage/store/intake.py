@@ -70,7 +70,7 @@ def suggest(
             if due_raw
             else default_due(received_at, r.get("request_type") or request_type)
         )
-        details.update({k: r.get(k) for k in ("departments", "place", "out_of_scope") if k in r})
+        details.update({k: r.get(k) for k in ("departments", "place", "out_of_scope", "urgent") if k in r})
         return Suggestion(
             label=r.get("label", label),
             department=department,
@@ -81,18 +81,35 @@ def suggest(
             request_type=r.get("request_type") or request_type,
             manual_queue=bool(r.get("manual_queue")) or abstain or not department,
             details=details,
+            urgent=r.get("urgent"),
         )
+    urgent, urgent_due = _urgency(routing, title, body, received_at)
+    if urgent is not None:
+        details["urgent"] = urgent
     return Suggestion(
         label=label,
         department=label,
         confidence=confidence,
         abstain=abstain,
         model_version=model_version,
-        due_at=default_due(received_at, request_type),
+        due_at=urgent_due or default_due(received_at, request_type),
         request_type=request_type,
         manual_queue=abstain or label is None,
         details=details,
+        urgent=urgent,
     )
+
+
+def _urgency(
+    routing: Any | None, title: str, body: str, received_at: datetime
+) -> tuple[dict[str, Any] | None, datetime | None]:
+    """The table's emergency rule when no model could route the petition: an emergency jumps
+    the queue even while no model is live (the rule needs the table, not the model)."""
+    engine = getattr(routing, "engine", routing)
+    if engine is None:
+        return None, None
+    urgent, due = engine.urgency(title, body, received_at=received_at)
+    return (urgent.to_dict(), parse_time(due)) if urgent and due else (None, None)
 
 
 def make_draft(

@@ -24,6 +24,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -63,6 +64,10 @@ class Case(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     abstain: Mapped[bool] = mapped_column(Boolean, default=False)
     manual_queue: Mapped[bool] = mapped_column(Boolean, default=False)
+    # An emergency (gas, fire, people trapped …): the queue lists open urgent cases first, and the
+    # page shows the reason, the evidence and the line to transfer to (`urgent`, null otherwise).
+    is_urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    urgent: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     suggested_department: Mapped[str | None] = mapped_column(String(128))
     routing_state: Mapped[str] = mapped_column(String(16), default=SUGGESTED)
     model_version: Mapped[str | None] = mapped_column(String(64))
@@ -94,6 +99,7 @@ class Case(Base):
         Index("ix_cases_department_status_due", "department", "status", "due_at"),
         Index("ix_cases_manual_status_due", "manual_queue", "status", "due_at"),
         Index("ix_cases_closed_department", "closed_at", "department"),
+        Index("ix_cases_urgent_status_due", "is_urgent", "status", "due_at"),
     )
 
 

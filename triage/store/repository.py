@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import column, func, or_, select, text
+from sqlalchemy import and_, column, func, or_, select, text
 from sqlalchemy.orm import Session, aliased, defer, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -64,6 +64,7 @@ class Suggestion:
     request_type: str | None = None
     manual_queue: bool = False
     details: dict[str, Any] | None = None  # top_k, reasons, departments, place, out_of_scope …
+    urgent: dict[str, Any] | None = None  # the routing's emergency: reason, evidence, transfer
 
 
 @dataclass
@@ -134,6 +135,8 @@ def create_case(
         confidence=suggestion.confidence,
         abstain=suggestion.abstain,
         manual_queue=suggestion.manual_queue,
+        is_urgent=suggestion.urgent is not None,
+        urgent=suggestion.urgent,
         routing_state="suggested",
         model_version=suggestion.model_version,
         returns=0,
@@ -257,7 +260,11 @@ def parse_status(value: str | None) -> list[str] | None:
 def list_cases(
     session: Session, filters: CaseFilter, *, limit: int = 50, offset: int = 0, at: datetime | None = None
 ) -> tuple[list[Case], int]:
-    """The queue: overdue first, then by deadline (one ordering: the earliest deadline first)."""
+    """The queue: open emergencies first, then overdue first, then by deadline.
+
+    Overdue-then-deadline is one ordering (the earliest deadline first). Emergencies need the
+    flag on top of it: an urgent case is due in hours, yet every overdue case would precede it.
+    """
     at = at or clock_now()
     conditions = []
     if filters.status:
@@ -275,15 +282,22 @@ def list_cases(
     if filters.q:
         conditions.append(text_matches(session, filters.q.strip()))
     total = session.scalar(select(func.count()).select_from(Case).where(*conditions)) or 0
-    rows = session.scalars(  # the queue never shows the body: leave the long texts in the database
-        select(Case)
-        .options(defer(Case.body))
-        .where(*conditions)
-        .order_by(Case.due_at, Case.id)
-        .limit(limit)
-        .offset(offset)
-    )
-    return list(rows), int(total)
+    # Two index-ordered reads instead of one ORDER BY over a CASE expression, which sorted every
+    # matching row (60,000 cases: 36 ms a page instead of 0.5): the open emergencies (few, found
+    # through ix_cases_urgent_status_due), then the rest in deadline order, paged across both.
+    urgent = and_(Case.is_urgent.is_(True), Case.status.in_(OPEN_STATUSES))
+    urgent_total = session.scalar(select(func.count()).select_from(Case).where(*conditions, urgent)) or 0
+    rows = _page(session, [*conditions, urgent], limit, offset) if offset < urgent_total else []
+    if len(rows) < limit:
+        rest = [*conditions, or_(Case.is_urgent.is_(False), Case.status.not_in(OPEN_STATUSES))]
+        rows += _page(session, rest, limit - len(rows), max(offset - urgent_total, 0))
+    return rows, int(total)
+
+
+def _page(session: Session, conditions: list[Any], limit: int, offset: int) -> list[Case]:
+    """One page in deadline order; the queue never shows the body: the long texts stay put."""
+    query = select(Case).options(defer(Case.body)).where(*conditions)
+    return list(session.scalars(query.order_by(Case.due_at, Case.id).limit(limit).offset(offset)))
 
 
 # FTS5's trigram index answers substrings of three characters or more; shorter ones are scanned.

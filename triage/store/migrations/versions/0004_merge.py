@@ -7,7 +7,7 @@ on SQLite a rebuild would drop the text-search triggers of 0002. Existing cases 
 duplicate link back-filled from the stored suggestions.
 
 Revision ID: 0004_merge
-Revises: 0002
+Revises: 0003_urgent
 Create Date: 2026-12-06 06:40:00
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_merge"
-down_revision = "0002"
+down_revision = "0003_urgent"
 branch_labels = None
 depends_on = None
 
