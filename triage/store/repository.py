@@ -111,8 +111,13 @@ def create_case(
     channel: str | None = None,
     district: str | None = None,
     actor: str | None = None,
+    contact: dict[str, Any] | None = None,
+    attachments: list[Any] | None = None,
 ) -> Case:
-    """A new case with the suggestion and draft that staff will see, all recorded as shown."""
+    """A new case with the suggestion and draft that staff will see, all recorded as shown.
+
+    `actor` is kept as `submitted_by`: a platform reads back only the cases its key submitted.
+    """
     stamp = clock_now()
     case = Case(
         external_id=external_id,
@@ -135,6 +140,9 @@ def create_case(
         returns=0,
         created_at=stamp,
         updated_at=stamp,
+        submitted_by=actor,
+        contact=contact,
+        attachments=attachments,
     )
     session.add(case)
     session.add(
