@@ -47,6 +47,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/cases/{case_id}/routing"): STAFF,
     ("POST", "/cases/{case_id}/reply"): STAFF,
     ("POST", "/cases/{case_id}/return"): STAFF,
+    ("GET", "/platform/cases/{external_id}"): PLATFORM,
+    ("POST", "/platform/cases/{external_id}/supplements"): PLATFORM,
     ("GET", "/stats"): STAFF,
     ("POST", "/draft"): STAFF,
     ("GET", "/answers"): STAFF,

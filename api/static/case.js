@@ -46,6 +46,7 @@
     renderDraft(c);
     renderEditor(c);
     renderHistory(c);
+    for (const section of T.caseSections || []) section(c); // case_platform.js: 补充, contact
   }
 
   function renderBadges(c) {
@@ -200,6 +201,7 @@
     draft_saved: "保存草稿",
     reply_refused: "发送被质量检查拦下",
     reply_sent: "答复已发送",
+    supplement_added: "收到群众补充",
   };
 
   function flagNames(codes) {
@@ -221,6 +223,8 @@
         return (d.previous || "无") + " → " + d.department + "；理由：" + (d.reason || "");
       case "returned":
         return d.department + " 退回；理由：" + d.reason;
+      case "supplement_added":
+        return "补充 " + (d.chars || 0) + " 字（见“补充”）";
       case "draft_saved":
       case "reply_refused":
       case "reply_sent": {
