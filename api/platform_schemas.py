@@ -94,6 +94,12 @@ class PlatformCase(BaseModel):
     supplements: list[SupplementOut]
 
 
+class CaseClosedEvent(PlatformCase):
+    """The webhook's body when a case closes: the platform's view of the case, with the reply."""
+
+    event: str = Field(description="case.closed")
+
+
 class SupplementAdded(BaseModel):
     supplement: SupplementOut
     case: PlatformCase

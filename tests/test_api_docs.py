@@ -87,3 +87,11 @@ def test_post_cases_keeps_every_field_other_code_adds(client):
         "note",
     } <= set(data)
     assert {"top_k", "reasons", "returned_by", "out_of_scope", "place", "departments"} <= set(data["routing"])
+
+
+def test_the_close_webhook_is_documented(anon_client):
+    spec = anon_client.get("/openapi.json").json()
+    hook = spec["webhooks"]["case.closed"]["post"]
+    assert "X-Triage-Signature" in hook["description"]
+    body = hook["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert {"event", "external_id", "status", "department", "reply"} <= set(_schema(spec, body)["properties"])

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.app import create_app
+from api.platform_schemas import CaseClosedEvent
 from tests.conftest import auth
 from triage.quality.checker import QualityChecker
 from triage.store.models import WebhookDelivery
@@ -154,6 +155,7 @@ def test_a_close_is_delivered_signed_with_the_reply(db_settings, receivers):
         assert payload["status"] == "closed" and payload["id"] == case_id
         assert payload["department"] == c.get(f"/cases/{case_id}").json()["department"]
         assert payload["reply"]["text"] == GOOD and payload["reply"]["replied_at"]
+        CaseClosedEvent.model_validate(payload)  # the body is what the OpenAPI's webhook documents
         listed = wait_for(lambda: deliveries(c, status="delivered")["items"])
         assert listed[0]["external_id"] == "W-1" and listed[0]["attempts"] == 1
         assert listed[0]["log"][0]["status_code"] == 200 and listed[0]["log"][0]["error"] is None

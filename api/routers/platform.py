@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import ADMIN, actor
 from api.platform_schemas import (
+    CaseClosedEvent,
     ErrorOut,
     PlatformCase,
     SupplementAdded,
@@ -160,10 +161,21 @@ def retry(delivery_id: Annotated[int, Path(ge=1, le=2**63 - 1)], request: Reques
     return view
 
 
+def _document_webhook(app: FastAPI) -> None:
+    @app.webhooks.post(CLOSED_EVENT)
+    def case_closed(body: CaseClosedEvent) -> None:
+        """Sent to TRIAGE_WEBHOOK_URL when a case's reply is sent. Headers: `X-Triage-Event`,
+        `X-Triage-Delivery` (the delivery id: the same id may arrive twice, deduplicate on it),
+        `X-Triage-Timestamp` (Unix seconds) and `X-Triage-Signature: sha256=<hex>`, the
+        HMAC-SHA256 with TRIAGE_WEBHOOK_SECRET of `<timestamp>.<raw body>`. Answer 2xx within
+        TRIAGE_WEBHOOK_TIMEOUT_SECONDS; anything else is retried with exponential backoff."""
+
+
 def install(app: FastAPI, settings: Settings) -> None:
     """The platform routes, /admin/webhooks, and the sender thread when a webhook URL is set."""
     app.include_router(router)
     app.include_router(admin_router)
+    _document_webhook(app)
     app.state.webhook_sender = None
     if not settings.webhook_url:
         return
