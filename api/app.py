@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from fastapi import Depends, FastAPI
 
-from api import heap, middleware, web
+from api import docs, heap, middleware, web
 from api.auth import authorize
 from api.live_model import LiveModel
 from api.routers import admin, cases, classify, routing, stats, system
 from api.routers import drafting as drafting_routes
+from api.routers import platform as platform_routes
 from api.routers import quality as quality_routes
 from api.routers import topics as topic_routes
 from api.store_setup import setup_store
@@ -37,12 +38,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(classify.router)
     setup_store(app, settings)
     app.include_router(cases.router)
+    platform_routes.install(app, settings)  # /platform/cases/…, /admin/webhooks, the webhook sender
     app.include_router(stats.router)
     app.include_router(admin.router)
     routing.install(app, settings)  # app.state.routing + request-type model + /admin/routing
     drafting_routes.install(app, settings)  # app.state.drafter + /draft, /answers
     topic_routes.install(app, settings)  # app.state.duplicates/.topics + /topics, /duplicates/check
     quality_routes.install(app, settings)  # app.state.quality_checker + /check, /check/batch
+    docs.install(app)  # /docs and /redoc from local files; the bearer scheme in the OpenAPI
     web.install(app)  # the staff page: /, /case/{id}, /supervisor, /static
     middleware.install(app, settings)  # request ids, limits, headers, logs, /metrics, rate limit
     if settings.gc_freeze:

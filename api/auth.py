@@ -46,6 +46,7 @@ POLICY: list[tuple[frozenset[str] | None, str, tuple[str, ...]]] = [
     (frozenset({"POST"}), "/classify", (PLATFORM,)),
     (frozenset({"POST"}), "/classify/batch", (PLATFORM,)),
     (ANY, "/cases*", (STAFF,)),
+    (ANY, "/platform*", (PLATFORM,)),  # a platform's own cases only (api/routers/platform.py)
     (ANY, "/stats*", (STAFF,)),
     (ANY, "/draft*", (STAFF,)),
     (ANY, "/check*", (STAFF,)),

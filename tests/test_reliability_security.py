@@ -49,6 +49,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/cases/{case_id}/return"): STAFF,
     ("POST", "/cases/{case_id}/merge"): STAFF,
     ("POST", "/cases/{case_id}/unmerge"): STAFF,
+    ("GET", "/platform/cases/{external_id}"): PLATFORM,
+    ("POST", "/platform/cases/{external_id}/supplements"): PLATFORM,
     ("GET", "/stats"): STAFF,
     ("GET", "/stats/flagged-replies"): STAFF,
     ("POST", "/draft"): STAFF,

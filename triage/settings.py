@@ -88,6 +88,15 @@ class Settings(BaseSettings):
     # near-duplicate check compares against (None = the bundled sample's replies).
     quality_rules: Path | None = None
     quality_reference_csv: Path | None = None
+    # The platform hears back (triage/webhook.py): when a case closes, a signed POST to this URL
+    # (None = no webhook), HMAC-SHA256 with the shared secret; retried with exponential backoff
+    # (backoff, 2x, 4x … seconds) up to max_attempts, then marked failed (GET /admin/webhooks).
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_timeout_seconds: float = 5.0
+    webhook_max_attempts: int = 6
+    webhook_backoff_seconds: float = 30.0
+    webhook_poll_seconds: float = 2.0
 
 
 def get_settings() -> Settings:

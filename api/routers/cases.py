@@ -23,12 +23,15 @@ from api.departments import checked_department
 from api.feedback import learn_from_reply
 from api.intake_duplicates import find_possible_duplicate, index_case
 from api.live_model import NoLiveModel
+from api.platform_schemas import MAX_ATTACHMENTS, AttachmentIn, CaseCreated, ContactIn
+from api.routers.platform import enqueue_closed, wake_sender
 from api.routers.routing import request_type_prediction
 from api.validation import RowId, StoredText, petition_or_error
 from triage.quality.reasons import reason_problem
 from triage.store.clock import iso, now, parse_time
 from triage.store.intake import suggest, suggested_draft
 from triage.store.models import CLOSED, OPEN_STATUSES, Case
+from triage.store.platform import supplement_view
 from triage.store.repository import (
     CaseFilter,
     CaseNotFound,
@@ -67,6 +70,8 @@ class CaseIn(BaseModel):
     request_type: StoredText | None = Field(
         default=None, max_length=32, description="咨询, 求助, 投诉, 建议 …"
     )
+    contact: ContactIn | None = Field(default=None, description="the citizen's contact, for staff only")
+    attachments: list[AttachmentIn] | None = Field(default=None, max_length=MAX_ATTACHMENTS)
 
     @field_validator("external_id")
     @classmethod
@@ -212,6 +217,9 @@ def detail(case: Case, at: datetime) -> dict[str, Any]:
         "district": case.district,
         "created_at": iso(case.created_at),
         "updated_at": iso(case.updated_at),
+        "contact": case.contact,
+        "attachments": case.attachments or [],
+        "supplements": [supplement_view(x) for x in case.supplements],
         "closed_at": iso(case.closed_at),
         "routing": (routing := _routing_view(case)),
         "possible_duplicate": routing["possible_duplicate"],
@@ -264,6 +272,20 @@ def _created_view(case: Case, at: datetime, created: bool) -> dict[str, Any]:
     return {**{k: view[k] for k in keep}, "created": created}
 
 
+REPEAT_NOTE = (
+    "external_id exists; its stored case is returned unchanged. To add what the citizen says now, "
+    "use POST /platform/cases/{external_id}/supplements"
+)
+
+
+def _existing_view(case: Case, payload: CaseIn) -> dict[str, Any]:
+    """A repeat's answer: the stored case, and a note when the repeat says something else."""
+    view = _created_view(case, now(), created=False)
+    if (payload.title or "", payload.body or "") != (case.title, case.body):
+        view["note"] = REPEAT_NOTE.format(external_id=case.external_id)
+    return view
+
+
 # -- endpoints ----------------------------------------------------------------------------------
 
 
@@ -271,6 +293,14 @@ def _created_view(case: Case, at: datetime, created: bool) -> dict[str, Any]:
     "/cases",
     summary="Submit a petition: stored, classified, routed, given a deadline and a draft",
     status_code=201,
+    response_model=CaseCreated,
+    responses={
+        200: {
+            "model": CaseCreated,
+            "description": "A case with this external_id exists already: it is returned, nothing new "
+            "is stored (`note` says so when the title or body differ)",
+        }
+    },
 )
 def create(payload: CaseIn, request: Request, response: Response) -> dict[str, Any]:
     store = request.app.state.store
@@ -280,7 +310,7 @@ def create(payload: CaseIn, request: Request, response: Response) -> dict[str, A
         existing = find_by_external_id(s, payload.external_id)
         if existing is not None:
             response.status_code = status.HTTP_200_OK
-            return _created_view(get_case(s, existing.id, full=True), now(), created=False)
+            return _existing_view(get_case(s, existing.id, full=True), payload)
     received = parse_time(payload.received_at) if payload.received_at else now()
     prediction, version = None, None
     try:
@@ -329,6 +359,10 @@ def create(payload: CaseIn, request: Request, response: Response) -> dict[str, A
                 channel=payload.channel,
                 district=payload.district,
                 actor=actor(request),
+                contact=payload.contact.model_dump(exclude_none=True) if payload.contact else None,
+                attachments=[a.model_dump(exclude_none=True) for a in payload.attachments]
+                if payload.attachments
+                else None,
             )
             view = _created_view(case, now(), created=True)  # its collections are the ones just written
     except IntegrityError:
@@ -338,7 +372,7 @@ def create(payload: CaseIn, request: Request, response: Response) -> dict[str, A
             if existing is None:
                 raise
             response.status_code = status.HTTP_200_OK
-            return _created_view(get_case(s, existing.id, full=True), now(), created=False)
+            return _existing_view(get_case(s, existing.id, full=True), payload)
     index_case(state, view["id"], title, body, received)
     return view
 
@@ -487,6 +521,12 @@ def reply(case_id: RowId, payload: ReplyIn, request: Request) -> dict[str, Any]:
             expected_version=payload.version,
         )
         refused = saved.kind == "refused"
+        if saved.kind == "final":
+            # the platform's notification commits with the close, one per petition answered
+            # (each merged petition keeps its own external id and hears back as its own case)
+            s.flush()
+            for answered in [case, *(m for m in merged_cases(s, case) if m.status == CLOSED)]:
+                enqueue_closed(request, s, answered)
         sent = {"title": case.title, "body": case.body, "department": case.department}
         out = {
             "case_id": case.id,
@@ -507,6 +547,7 @@ def reply(case_id: RowId, payload: ReplyIn, request: Request) -> dict[str, Any]:
             },
         )
     if out["sent"]:
+        wake_sender(request.app)
         learn_from_reply(
             request.app.state, case_id=case_id, reply=payload.text, replied_at=now(), qc=qc, **sent
         )

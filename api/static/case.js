@@ -48,6 +48,7 @@
     renderDraft(c);
     renderEditor(c);
     renderHistory(c);
+    for (const section of T.caseSections || []) section(c); // case_platform.js: 补充, contact
   }
 
   function renderBadges(c) {
@@ -284,6 +285,7 @@
     draft_saved: "保存草稿",
     reply_refused: "发送被质量检查拦下",
     reply_sent: "答复已发送",
+    supplement_added: "收到群众补充",
   };
 
   function flagNames(codes) {
@@ -315,6 +317,8 @@
         return (d.previous || "无") + " → " + d.department + "；理由：" + (d.reason || "");
       case "returned":
         return d.department + " 退回；理由：" + d.reason;
+      case "supplement_added":
+        return "补充 " + (d.chars || 0) + " 字（见“补充”）";
       case "draft_saved":
       case "reply_refused":
       case "reply_sent": {

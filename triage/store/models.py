@@ -81,6 +81,11 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    # Who submitted the case (the API key's actor, "platform:<name>"): a platform reads back only
+    # its own cases. The caller's contact and attachment metadata as the platform sent them.
+    submitted_by: Mapped[str | None] = mapped_column(String(128))
+    contact: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    attachments: Mapped[list[Any] | None] = mapped_column(JSON)
 
     routings: Mapped[list[Routing]] = relationship(
         back_populates="case", order_by="Routing.id", cascade="all, delete-orphan"
@@ -91,6 +96,9 @@ class Case(Base):
     events: Mapped[list[Event]] = relationship(
         back_populates="case", order_by="Event.id", cascade="all, delete-orphan"
     )
+    supplements: Mapped[list[Supplement]] = relationship(
+        back_populates="case", order_by="Supplement.id", cascade="all, delete-orphan"
+    )
 
     __mapper_args__: ClassVar = {"version_id_col": version}
     __table_args__ = (
@@ -100,6 +108,7 @@ class Case(Base):
         Index("ix_cases_manual_status_due", "manual_queue", "status", "due_at"),
         Index("ix_cases_closed_department", "closed_at", "department"),
         Index("ix_cases_urgent_status_due", "is_urgent", "status", "due_at"),
+        Index("ix_cases_submitted_by", "submitted_by"),
     )
 
 
@@ -249,3 +258,42 @@ class RoutingTableVersion(Base):
     author: Mapped[str | None] = mapped_column(String(128))
     comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Supplement(Base):
+    """A citizen's 补充 to an open case, as the platform relayed it."""
+
+    __tablename__ = "supplements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    case: Mapped[Case] = relationship(back_populates="supplements")
+
+
+class WebhookDelivery(Base):
+    """The outbox: one notification to the platform, written in the transaction that caused it.
+
+    `next_attempt_at` doubles as the lease: a sender claims a due row by moving it forward (a
+    conditional UPDATE), so a crash mid-send leaves the row due again once the lease runs out.
+    """
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    log: Mapped[list[Any]] = mapped_column(JSON, default=list)  # one entry per attempt
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)

@@ -114,8 +114,13 @@ def create_case(
     channel: str | None = None,
     district: str | None = None,
     actor: str | None = None,
+    contact: dict[str, Any] | None = None,
+    attachments: list[Any] | None = None,
 ) -> Case:
-    """A new case with the suggestion and draft that staff will see, all recorded as shown."""
+    """A new case with the suggestion and draft that staff will see, all recorded as shown.
+
+    `actor` is kept as `submitted_by`: a platform reads back only the cases its key submitted.
+    """
     stamp = clock_now()
     duplicate = (suggestion.details or {}).get("possible_duplicate") or {}
     duplicate_of = duplicate.get("case_id") if isinstance(duplicate.get("case_id"), int) else None
@@ -144,6 +149,9 @@ def create_case(
         duplicate_similarity=duplicate.get("similarity") if duplicate_of is not None else None,
         created_at=stamp,
         updated_at=stamp,
+        submitted_by=actor,
+        contact=contact,
+        attachments=attachments,
     )
     session.add(case)
     session.add(

@@ -7,7 +7,7 @@ that catches up from it. An installation's existing `answers.json` is imported o
 (triage.answers), not here: the migration does not know where the models folder is.
 
 Revision ID: 0006_answers
-Revises: 0004_merge
+Revises: 0005_platform
 Create Date: 2026-12-06 06:40:00
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_answers"
-down_revision = "0004_merge"
+down_revision = "0005_platform"
 branch_labels = None
 depends_on = None
 
