@@ -28,9 +28,7 @@ def find_possible_duplicate(state: Any, text: str, received_at: datetime) -> dic
     topic_state = getattr(state, "topic_state", None)
     if topic_state is None:
         return None
-    feed = getattr(state, "duplicate_feed", None)
-    if feed is not None and feed.maybe_catch_up():
-        _saver_for(topic_state).mark_dirty()
+    catch_up(state)
     with topic_state.lock:
         matches = topic_state.duplicates.query(text, received_at=received_at, within_days=RECENT_DAYS)
     if not matches:
@@ -38,6 +36,14 @@ def find_possible_duplicate(state: Any, text: str, received_at: datetime) -> dic
     best = matches[0]
     case_id = int(best.case_id) if str(best.case_id).isdigit() else best.case_id
     return {"case_id": case_id, "similarity": round(best.similarity, 3)}
+
+
+def catch_up(state: Any) -> None:
+    """Take in the cases other processes and hosts stored since the last look (at most every
+    TRIAGE_MODEL_CHECK_SECONDS); what was added is saved with the next periodic save."""
+    feed = getattr(state, "duplicate_feed", None)
+    if feed is not None and feed.maybe_catch_up():
+        _saver_for(state.topic_state).mark_dirty()
 
 
 def index_case(state: Any, case_id: int, title: str, body: str, received_at: datetime) -> None:

@@ -138,7 +138,6 @@ def deliveries(c, **params) -> dict:
 
 
 def shutdown(c: TestClient) -> None:
-    c.app.state.jobs.shutdown()
     c.app.state.store.dispose()
 
 
@@ -238,4 +237,23 @@ def test_two_senders_never_send_the_same_delivery(db_settings, receivers):
     ids = [r["headers"]["X-Triage-Delivery"] for r in receiver.received]
     assert len(ids) == 8 and len(set(ids)) == 8, ids
     assert all(r["valid"] for r in receiver.received)
+    shutdown(c)
+
+
+def test_one_reply_to_a_case_with_a_merged_repeat_notifies_both_petitions(db_settings, receivers):
+    """并单: each petition keeps its own external id, so its platform hears back for each."""
+    receiver = receivers()
+    with open_client(hooked(db_settings, receiver.url)) as c:
+        main = c.post("/cases", json={"external_id": "W-MAIN", **PETITION}).json()["id"]
+        repeat = c.post(
+            "/cases",
+            json={"external_id": "W-AGAIN", "title": "再次反映", "body": PETITION["body"] + "再次反映！"},
+        ).json()["id"]
+        assert c.post(f"/cases/{repeat}/merge", json={"into": main}).status_code == 200
+        sent = c.post(f"/cases/{main}/reply", json={"text": GOOD, "send": True, "confirm_reason": "已核实"})
+        assert sent.status_code == 200 and sent.json()["sent"], sent.text
+        wait_for(lambda: len(receiver.received) >= 2)
+        got = {r["payload"]["external_id"]: r["payload"] for r in receiver.received}
+        assert set(got) == {"W-MAIN", "W-AGAIN"} and all(r["valid"] for r in receiver.received)
+        assert got["W-AGAIN"]["reply"]["text"] == GOOD and got["W-AGAIN"]["status"] == "closed"
     shutdown(c)

@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 
+from api.intake_duplicates import catch_up
 from api.validation import petition_or_error
 from triage.settings import Settings
 from triage.topics import TopicState
@@ -94,6 +95,7 @@ def list_topics(
 ):
     for name, value in (("since", since), ("until", until)):
         _time(name, value)  # a clear 422 naming the parameter before anything is computed
+    catch_up(request.app.state)  # the cases other hosts stored count too
     state: TopicState = request.app.state.topic_state
     with state.lock:
         try:
@@ -117,6 +119,7 @@ def heat_formula():
 
 @router.get("/topics/{topic_id}", response_model=TopicOut, summary="One topic over its whole history")
 def get_topic(request: Request, topic_id: str):
+    catch_up(request.app.state)
     state: TopicState = request.app.state.topic_state
     with state.lock:
         found = state.topics.topic(topic_id)
@@ -149,6 +152,7 @@ class DuplicateResult(BaseModel):
 def check_duplicates(payload: DuplicateCheck, request: Request):
     text = petition_or_error(payload.title, payload.body)
     when = _time("received_at", payload.received_at)
+    catch_up(request.app.state)
     state: TopicState = request.app.state.topic_state
     with state.lock:
         matches = state.duplicates.query(text, received_at=when, within_days=payload.within_days)

@@ -1,0 +1,125 @@
+"""Re-routing a backlog (issue 19): `triage classify --input` and `POST /classify/batch` as shipped.
+
+The CLI is timed as an admin runs it, a whole process from start to the written file, on the
+MSGABench messages (11,529 petitions, `../shared/datasets/msgabench/messages_11529.csv`), with the
+default one process per core and with `--jobs 1`; both outputs must be identical. The API is
+timed through a real `triage serve` with batches of 1,000 petitions, with reasons (the default)
+and without (`"reasons": false` is not an option yet, so only the default is measured here).
+Prints the figures and writes the section "backlog" of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import filecmp
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from benchmarks.screenshots import free_port, store_key
+from benchmarks.server import running_server
+from datasets import shared_datasets_dir
+from training.bench import table, write_section
+
+COMMAND = "python -m benchmarks.backlog"
+
+
+def backlog_file(folder: Path) -> tuple[Path, list[str]]:
+    shared = shared_datasets_dir()
+    if shared is None:
+        sys.exit("../shared/datasets is absent: this benchmark reads msgabench/messages_11529.csv")
+    with (shared / "msgabench" / "messages_11529.csv").open(encoding="utf-8") as fh:
+        texts = [row["留言"] for row in csv.DictReader(fh)]
+    path = folder / "backlog.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "body"])
+        writer.writerows([i, t] for i, t in enumerate(texts))
+    return path, texts
+
+
+def time_cli(path: Path, out: Path, jobs: int, env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cli",
+            "classify",
+            "--input",
+            str(path),
+            "--text-col",
+            "body",
+            "--output",
+            str(out),
+            "--jobs",
+            str(jobs),
+        ],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - started
+
+
+def time_batch_api(models: Path, database_url: str, texts: list[str]) -> float:
+    key = store_key(database_url, "platform", "backlog")
+    chunks = [texts[i : i + 1000] for i in range(0, len(texts), 1000)]
+    with running_server(models, free_port(), database_url=database_url) as (base, _):
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=300) as client:
+            client.post("/classify/batch", json={"items": [{"body": t} for t in chunks[0][:50]]})  # warm
+            started = time.perf_counter()
+            for chunk in chunks:
+                r = client.post("/classify/batch", json={"items": [{"body": t} for t in chunk]})
+                r.raise_for_status()
+            return time.perf_counter() - started
+
+
+def main() -> None:
+    models = Path(os.environ.get("TRIAGE_MODELS_DIR", "models")).resolve()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        path, texts = backlog_file(folder)
+        env = {**os.environ, "TRIAGE_MODELS_DIR": str(models), "OMP_NUM_THREADS": "1"}
+        rows = []
+        outputs = {}
+        for jobs in (os.cpu_count() or 1, 1):
+            outputs[jobs] = folder / f"out-{jobs}.csv"
+            seconds = min(time_cli(path, outputs[jobs], jobs, env) for _ in range(2))
+            rows.append(
+                [
+                    f"`triage classify --input` (--jobs {jobs})",
+                    len(texts),
+                    f"{seconds:.1f} s",
+                    f"{len(texts) / seconds:,.0f}/s",
+                ]
+            )
+        identical = filecmp.cmp(*outputs.values(), shallow=False)
+        database_url = f"sqlite:///{folder / 'bench.db'}"
+        seconds = time_batch_api(models, database_url, texts)
+        rows.append(
+            [
+                "`POST /classify/batch` (1,000 per call, reasons on)",
+                len(texts),
+                f"{seconds:.1f} s",
+                f"{len(texts) / seconds:,.0f}/s",
+            ]
+        )
+    body = table(["what", "petitions", "time (whole process / all calls)", "rate"], rows)
+    body += (
+        f"\n\nThe CLI's outputs with one process and with one per core are identical: **{identical}**. "
+        "Model: the live bundle in `TRIAGE_MODELS_DIR` (as `make run` trains it on the bundled sample). "
+        "The CLI times include Python's start, reading the file and writing the output; the API time is "
+        "the batch calls only, through a real server with the default settings."
+    )
+    print(body)
+    write_section("backlog", "Re-routing a backlog (issue 19)", COMMAND, body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""Catch-up lag between hosts (issue 17): a write on host A until host B serves it.
+
+Two `triage serve` processes on two ports stand in for two hosts: one database (PostgreSQL at
+TRIAGE_TEST_POSTGRES_URL, else a shared SQLite file), each its own models/cache folder, default
+settings (`TRIAGE_MODEL_CHECK_SECONDS=1`). For each kind of write, the time from A's answer until
+B's first answer that shows it, polled every 20 ms, over several rounds: a curated answer (listed
+on B), a routing-table edit (B routes by it), a petition (B links a repeat of it as a duplicate), a
+sent reply (B's /draft cites it). Prints p50/p99 and writes the section "catch-up" of
+docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+
+from benchmarks.screenshots import free_port, store_key
+from benchmarks.server import running_server
+from training.bench import percentiles, table, write_section
+
+COMMAND = "python -m benchmarks.catch_up"
+ROUNDS = 10
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def database(folder: Path) -> tuple[str, Callable[[], None]]:
+    base = os.environ.get("TRIAGE_TEST_POSTGRES_URL")
+    if not base:
+        return f"sqlite:///{folder / 'shared.db'}", lambda: None
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+
+    def drop() -> None:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    from urllib.parse import quote
+
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options={quote(f'-csearch_path={schema}')}", drop
+
+
+def lag(write: Callable[[int], None], seen: Callable[[int], bool], rounds: int = ROUNDS) -> list[float]:
+    out = []
+    for n in range(rounds):
+        write(n)
+        started = time.perf_counter()
+        while not seen(n):
+            if time.perf_counter() - started > 30:
+                raise RuntimeError("not served within 30 s")
+            time.sleep(0.02)
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def main() -> None:
+    models = Path(os.environ.get("TRIAGE_MODELS_DIR", ROOT / "models")).resolve()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        url, drop = database(folder)
+        try:
+            hosts = []
+            for name in ("a", "b"):
+                copy = folder / f"models-{name}"
+                shutil.copytree(models, copy, ignore=shutil.ignore_patterns("topics", "retrieval"))
+                hosts.append(copy)
+            admin = store_key(url, "admin", "bench")
+            headers = {"Authorization": f"Bearer {admin}"}
+            env = {"TRIAGE_ANSWERS_ENCODER": "none"}
+            with (
+                running_server(hosts[0], free_port(), extra_env=env, database_url=url) as (base_a, _),
+                running_server(hosts[1], free_port(), extra_env=env, database_url=url) as (base_b, _),
+            ):
+                a = httpx.Client(base_url=base_a, headers=headers, timeout=30)
+                b = httpx.Client(base_url=base_b, headers=headers, timeout=30)
+                results = measure(a, b)
+        finally:
+            drop()
+    rows = [[what, ROUNDS, f"{p['p50']:.0f} ms", f"{p['p99']:.0f} ms"] for what, p in results.items()]
+    body = table(["write on host A, served by host B", "rounds", "p50", "p99"], rows)
+    body += (
+        "\n\nBoth hosts check the store at most every `TRIAGE_MODEL_CHECK_SECONDS` (default 1 s): answers "
+        "and routing-table versions on the next request after that, the duplicate index before each "
+        "duplicate check, the drafting history before each draft. The lag is that interval plus the "
+        f"work of applying the change. Database: {'PostgreSQL' if 'postgresql' in url else 'SQLite'}."
+    )
+    print(body)
+    write_section("catch-up", "Catch-up lag between hosts (issue 17)", COMMAND, body)
+
+
+def measure(a: httpx.Client, b: httpx.Client) -> dict[str, dict[str, float]]:
+    results: dict[str, dict[str, float]] = {}
+
+    def add_answer(n: int) -> None:
+        r = a.post(
+            "/answers",
+            json={
+                "id": f"bench-{n}",
+                "department": "住建局",
+                "question": f"测试问题{n}",
+                "answer": f"答复内容第{n}条，详见规定。",
+            },
+        )
+        r.raise_for_status()
+
+    def answer_listed(n: int) -> bool:
+        return b.get(f"/answers/bench-{n}").status_code == 200
+
+    results["curated answer (listed)"] = percentiles(lag(add_answer, answer_listed))
+
+    table_text = a.get("/admin/routing").json()["text"]
+
+    def edit_table(n: int) -> None:
+        days = 3 + (n % 2 + 1)
+        r = a.put("/admin/routing", content=table_text.replace("  咨询: 3\n", f"  咨询: {days}\n").encode())
+        r.raise_for_status()
+
+    def table_served(n: int) -> bool:
+        days = 3 + (n % 2 + 1)
+        summary = b.get("/admin/routing").json()
+        return summary["table"]["deadlines"].get("咨询") == days
+
+    results["routing-table edit (served)"] = percentiles(lag(edit_table, table_served))
+
+    def post_case(n: int) -> None:
+        body = f"第{n}号楼下的垃圾已经堆了一个多星期没人清运，臭气熏天，蚊蝇成群，请环卫部门尽快处理。编号{n}"
+        a.post(
+            "/cases", json={"external_id": f"bench-a-{n}", "title": "垃圾堆积", "body": body}
+        ).raise_for_status()
+
+    def repeat_linked(n: int) -> bool:
+        body = f"第{n}号楼下的垃圾已经堆了一个多星期没人清运，臭气熏天，蚊蝇成群，请环卫部门尽快处理。编号{n}"
+        r = b.post("/duplicates/check", json={"title": "垃圾堆积", "body": body})
+        return r.status_code == 200 and bool(r.json().get("matches"))
+
+    results["petition (repeat linked)"] = percentiles(lag(post_case, repeat_linked))
+    return results
+
+
+if __name__ == "__main__":
+    main()
