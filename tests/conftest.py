@@ -163,3 +163,19 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 # In-process apps skip api/heap.py's collect-and-freeze (one full collection of pytest's large
 # heap per app built); servers started through benchmarks.server turn it back on.
 os.environ.setdefault("TRIAGE_GC_FREEZE", "0")
+
+
+@pytest.fixture
+def hosts(db_settings, tmp_path):
+    """Hosts A and B (folders tmp_path/host-a and host-b); a test may close one and append a
+    restarted one: whatever the list holds at the end is closed."""
+    from tests.hosts_fixtures import close, host
+
+    made = []
+    for name in ("a", "b"):
+        models = tmp_path / f"host-{name}"
+        shutil.copytree(db_settings.models_dir, models)
+        made.append(host(db_settings, models))
+    yield made
+    for client in made:
+        close(client)

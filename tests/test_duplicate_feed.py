@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import shutil
 
-import pytest
-
-from tests.test_history_feed import close, host
+from tests.hosts_fixtures import close, host
 
 FIRST = {
     "external_id": "D-1",
@@ -20,18 +18,6 @@ REPEAT = {
     "title": "再次反映：小区门口垃圾堆积",
     "body": "城北区幸福里小区南门口的垃圾已经堆了一个星期没人清运，臭气熏天，蚊蝇成群，请尽快处理。至今无人处理。",
 }
-
-
-@pytest.fixture
-def hosts(db_settings, tmp_path):
-    made = []
-    for name in ("a", "b"):
-        models = tmp_path / f"host-{name}"
-        shutil.copytree(db_settings.models_dir, models)
-        made.append(host(db_settings, models))
-    yield made
-    for client in made:
-        close(client)
 
 
 def test_a_repeat_posted_to_another_host_is_linked_to_the_first_case(hosts):

@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import shutil
 
-import pytest
-from fastapi.testclient import TestClient
-
-from api.app import create_app
-from tests.conftest import auth
+from tests.hosts_fixtures import close, host
 from triage.drafting import retrieval_dir
 
 PETITION = {
@@ -25,31 +21,6 @@ REPEAT = {
     "title": "宏图装修公司欠薪",
     "body": "宏图装修公司拖欠木工工资三个月，工程款没到就不发钱，我们该怎么办？",
 }
-
-
-def host(settings, models_dir):
-    app = create_app(settings.model_copy(update={"models_dir": models_dir, "answers_encoder": "none"}))
-    client = TestClient(app)
-    client.__enter__()
-    client.headers.update(auth(app, "admin"))
-    return client
-
-
-def close(client) -> None:
-    client.__exit__(None, None, None)
-    client.app.state.store.dispose()
-
-
-@pytest.fixture
-def hosts(db_settings, tmp_path):
-    made = []
-    for name in ("a", "b"):
-        models = tmp_path / f"host-{name}"
-        shutil.copytree(db_settings.models_dir, models)
-        made.append(host(db_settings, models))
-    yield made
-    for client in made:
-        close(client)
 
 
 def send_reply(client) -> int:
