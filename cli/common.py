@@ -9,15 +9,16 @@ import sys
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
 from training.bundles import ModelRegistry
-from triage.routing.live import LiveRoutingEngine
 from triage.routing.table import RoutingTable
 from triage.settings import Settings, get_settings
-from triage.store.engine import Store
+
+if TYPE_CHECKING:
+    from triage.routing.live import LiveRoutingEngine
 
 
 def settings() -> Settings:
@@ -31,6 +32,9 @@ def registry() -> ModelRegistry:
 def live_routing() -> LiveRoutingEngine:
     """The routing table the service routes by: the store's newest version (an empty store is
     seeded from TRIAGE_ROUTING_TABLE, as the service does)."""
+    from triage.routing.live import LiveRoutingEngine  # the store's imports: only for commands that route
+    from triage.store.engine import Store
+
     config = settings()
     return LiveRoutingEngine(config.routing_table, store=Store(config.database_url))
 

@@ -27,6 +27,13 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _converter_lock = threading.Lock()
 
 
+# Texts remembered by each per-text cache below (normalised form, segmentation, words): a batch
+# call (`/classify/batch`, up to 1,000 petitions; the CLI's 1,024-petition chunks) runs the
+# category model, the request-type model and the routing rules over the same texts one after the
+# other, so each cache must hold a whole batch or the later steps redo the earlier ones' work.
+TEXT_CACHE = 2048
+
+
 @lru_cache(maxsize=1)
 def _t2s():
     import opencc
@@ -46,7 +53,7 @@ def normalize(text: str | None) -> str:
     return _normalize(text) if text else ""
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=TEXT_CACHE)
 def _normalize(text: str) -> str:
     """The canonical form every model and index sees.
 
@@ -174,7 +181,7 @@ def stopwords() -> frozenset[str]:
 _PUNCT_OR_SPACE = re.compile(r"^[\W_]+$")
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=TEXT_CACHE)
 def _cut(text: str) -> tuple[str, ...]:
     """jieba's segmentation, remembered for recent texts: one petition is segmented by the
     category model, the request-type model and the routing rules within the same request, and
@@ -182,7 +189,7 @@ def _cut(text: str) -> tuple[str, ...]:
     return tuple(_get_tokenizer().lcut(text, HMM=True))
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=TEXT_CACHE)
 def _cut_rjieba(text: str) -> tuple[str, ...]:
     """rjieba's segmentation (HMM on, as `_cut`), remembered like `_cut` (about 0.1 ms for a
     400-character petition, so the cache matters less)."""
@@ -218,7 +225,7 @@ _not_word: dict[str, bool] = {}
 _NOT_WORD_LIMIT = 500_000
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=TEXT_CACHE)
 def _words(text: str, drop_stopwords: bool, segmenter: str = "jieba") -> tuple[str, ...]:
     """`tokenize`'s filtered words, remembered like `_cut`: each model of a request asks again."""
     stop = stopwords() if drop_stopwords else frozenset()

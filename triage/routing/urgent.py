@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from triage.routing.out_of_scope import _context_free
 
@@ -66,6 +67,9 @@ def keyword_pattern(word: str) -> re.Pattern[str]:
     return re.compile(re.escape(word))
 
 
+_NEGATIVE_LOOKAROUND = re.compile(r"\(\?<?![^()]*\)")
+
+
 @dataclass(frozen=True)
 class UrgentRules:
     """Every category, the table's plain keywords, and the vetoes all of them share.
@@ -89,6 +93,9 @@ class UrgentRules:
         """
         if not text or not (self.categories or self.keywords):
             return None
+        prefilter = self._any_pattern
+        if prefilter is not None and not prefilter.search(text):
+            return None  # no category's words anywhere: most petitions stop here, after one search
         clauses = [c.strip() for c in _CLAUSE.findall(text) if c.strip()]
         for category in self._all_categories():
             if any(p.search(text) for p in category.exclude_anywhere):
@@ -103,6 +110,20 @@ class UrgentRules:
                 evidence = max(shown, key=len)
                 return Urgent(category.reason, evidence[:120], category.transfer, category.hours)
         return None
+
+    @cached_property
+    def _any_pattern(self) -> re.Pattern[str] | None:
+        """Every category's patterns as one alternation, or None when one of them depends on a
+        clause's edges (then a whole-text search proves nothing)."""
+        # a negative lookaround only narrows a pattern: without it the search finds a superset
+        loose = [
+            re.compile(_NEGATIVE_LOOKAROUND.sub("", p.pattern))
+            for category in self._all_categories()
+            for p in category.patterns
+        ]
+        if not loose or not all(_context_free(p) for p in loose):
+            return None
+        return re.compile("|".join(f"(?:{p.pattern})" for p in loose))
 
     def _shows(self, category: UrgentCategory, clause: str) -> bool:
         if any(p.search(clause) for p in category.exclude) or any(p.search(clause) for p in self.not_urgent):
