@@ -122,6 +122,7 @@ def stats_row(page, department: str) -> dict[str, str]:
         "replied_late",
         "median_hours",
         "unchanged",
+        "draft_retention",
         "revise",
     ]
     return dict(zip(names, cells, strict=True))

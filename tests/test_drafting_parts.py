@@ -11,11 +11,11 @@ import os
 import random
 from datetime import date
 
-from benchmarks.drafting import rouge_l
 from tests.conftest import requires_shared
 from triage.drafting import Drafter, usual_parts
 from triage.retrieval import HistoryIndex, HistoryItem
 from triage.text import petition_text
+from triage.textsim import rouge_l
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 

@@ -202,6 +202,7 @@ def _reply_view(reply) -> dict[str, Any] | None:
         "confirm_reason": reply.confirm_reason,
         "actor": reply.actor,
         "at": iso(reply.created_at),
+        "draft_retention": reply.draft_retention,
     }
 
 

@@ -1,7 +1,9 @@
 """`GET /stats`: per department volume, overdue, time to reply and how often staff changed things.
 
 `unchanged_share` is live routing accuracy: of the closed cases, the share whose final
-department is the one the model suggested. `revise_share` is the share of closed cases whose
+department is the one the model suggested. `draft_retention` is the drafting's accuracy as staff
+use it: the mean, over the replies sent, of how much of the suggested draft each kept (character
+ROUGE-L of the sent reply against the draft, 0-1; null before any reply with a draft was sent). `revise_share` is the share of closed cases whose
 reply went out flagged (sent with a confirmed reason); refused attempts do not count.
 `unassigned` is the row of cases with no department yet (null when there are none) and `total`
 the row of every case: the departments plus `unassigned` add up to it.

@@ -22,6 +22,7 @@
       cell(num(r.replied_late)),
       cell(num(r.median_hours_to_reply, 1)),
       cell(T.pct(r.unchanged_share)),
+      cell(T.pct(r.draft_retention)),
       cell(T.pct(r.revise_share))
     );
   }

@@ -150,6 +150,9 @@ class Reply(Base):
     model_version: Mapped[str | None] = mapped_column(String(64))
     actor: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    # On a sent reply: how much of the suggested draft it kept (ROUGE-L, 0-1; None without a
+    # draft). Averaged per department, it is the drafting's accuracy as staff use it.
+    draft_retention: Mapped[float | None] = mapped_column(Float)
 
     case: Mapped[Case] = relationship(back_populates="replies")
 

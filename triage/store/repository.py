@@ -33,6 +33,7 @@ from triage.store.models import (
     Reply,
     Routing,
 )
+from triage.textsim import rouge_l
 
 
 class StoreError(Exception):
@@ -583,7 +584,8 @@ def save_reply(
         case.status = CLOSED
         case.closed_at = stamp
         _touch(case, stamp)
-        sent = {**qc_summary, "confirm_reason": confirm_reason}
+        reply.draft_retention = draft_retention(case, text)
+        sent = {**qc_summary, "confirm_reason": confirm_reason, "draft_retention": reply.draft_retention}
         answered = _close_merged(session, case, reply, sent, actor, stamp)
         _event(
             session,
@@ -598,6 +600,13 @@ def save_reply(
         _event(session, case, "draft_saved", actor, qc_summary, model_version)
     session.flush()
     return reply
+
+
+def draft_retention(case: Case, final_text: str) -> float | None:
+    """How much of the draft shown to staff (the latest suggested one) the sent reply kept:
+    character ROUGE-L, 0-1, rounded; None when no draft was suggested."""
+    suggested = next((r for r in reversed(case.replies) if r.kind == "suggested" and r.text), None)
+    return None if suggested is None else round(rouge_l(final_text, suggested.text), 4)
 
 
 def merged_cases(session: Session, main: Case) -> list[Case]:
@@ -753,8 +762,16 @@ def case_stats(session: Session, at: datetime | None = None) -> dict[str, Any]:
         ).all()
     )
 
+    retention = dict(
+        session.execute(
+            select(Reply.case_id, Reply.draft_retention).where(
+                Reply.kind == "final", Reply.draft_retention.is_not(None)
+            )
+        ).all()
+    )
+
     def bucket() -> dict[str, list]:
-        return {"hours": [], "unchanged": [], "flagged": [], "late": []}
+        return {"hours": [], "unchanged": [], "flagged": [], "late": [], "retention": []}
 
     per: dict[str | None, dict[str, list]] = defaultdict(bucket)
     for case_id, dept, received, closed_at, suggested, due in closed:
@@ -763,6 +780,8 @@ def case_stats(session: Session, at: datetime | None = None) -> dict[str, Any]:
         b["unchanged"].append(suggested == dept)
         b["flagged"].append(case_id in flagged_ids)
         b["late"].append(closed_at > due)
+        if case_id in retention:
+            b["retention"].append(retention[case_id])
 
     def row(
         dept: str | None, n_volume: int, n_overdue: int, b: dict[str, list], n_merged: int
@@ -776,6 +795,7 @@ def case_stats(session: Session, at: datetime | None = None) -> dict[str, Any]:
             "replied_late": sum(b["late"]),
             "median_hours_to_reply": round(statistics.median(b["hours"]), 2) if n else None,
             "unchanged_share": round(sum(b["unchanged"]) / n, 4) if n else None,
+            "draft_retention": round(statistics.mean(b["retention"]), 4) if b["retention"] else None,
             "revise_share": round(sum(b["flagged"]) / n, 4) if n else None,
             "merged": int(n_merged),
         }
