@@ -17,7 +17,7 @@ from api.routers import platform as platform_routes
 from api.routers import quality as quality_routes
 from api.routers import topics as topic_routes
 from api.store_setup import setup_store
-from training.bundles import ModelRegistry
+from training.model_store import open_registry
 from triage import __version__
 from triage.settings import Settings, get_settings
 
@@ -30,13 +30,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Routes citizens' petitions, drafts replies and checks their quality.",
         dependencies=[Depends(authorize)],  # roles per route: api.auth.POLICY
     )
-    registry = ModelRegistry(settings.models_dir)
     app.state.settings = settings
+    setup_store(app, settings)
+    registry = open_registry(settings, app.state.store)
     app.state.registry = registry
     app.state.live_model = LiveModel(registry, settings.model_check_seconds, settings.gc_freeze)
     app.include_router(system.router)
     app.include_router(classify.router)
-    setup_store(app, settings)
     app.include_router(cases.router)
     platform_routes.install(app, settings)  # /platform/cases/…, /admin/webhooks, the webhook sender
     app.include_router(stats.router)

@@ -73,8 +73,10 @@ class LiveModel:
             try:
                 model = PetitionClassifier.load(self.registry.model_path(version)).warm()
             except Exception as exc:  # noqa: BLE001 - any load failure keeps the previous model
-                self.last_error = f"cannot load model {version}: {exc}"
-                log.error(self.last_error)
+                error = f"cannot load model {version}: {exc}"
+                if error != self.last_error:  # checked every second: log a failure once
+                    log.error(error)
+                self.last_error = error
                 return
             self._current = LoadedModel(version, model)
             self._stamp = stamp

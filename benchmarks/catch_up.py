@@ -5,12 +5,14 @@ TRIAGE_TEST_POSTGRES_URL, else a shared SQLite file), each its own models/cache 
 settings (`TRIAGE_MODEL_CHECK_SECONDS=1`). For each kind of write, the time from A's answer until
 B's first answer that shows it, polled every 20 ms, over several rounds: a curated answer (listed
 on B), a routing-table edit (B routes by it), a petition (B links a repeat of it as a duplicate), a
-sent reply (B's /draft cites it). Prints p50/p99 and writes the section "catch-up" of
+sent reply (B's /draft cites it), a model promotion (B serves the new version, fetched from the
+shared artifact location and loaded). Prints p50/p99 and writes the section "catch-up" of
 docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -25,6 +27,7 @@ from sqlalchemy import create_engine, text
 from benchmarks.screenshots import free_port, store_key
 from benchmarks.server import running_server
 from training.bench import percentiles, table, write_section
+from training.bundles import METADATA_FILE, POINTER_FILE
 
 COMMAND = "python -m benchmarks.catch_up"
 ROUNDS = 10
@@ -75,9 +78,10 @@ def main() -> None:
                 copy = folder / f"models-{name}"
                 shutil.copytree(models, copy, ignore=shutil.ignore_patterns("topics", "retrieval"))
                 hosts.append(copy)
+            second_bundle(hosts[0])
             admin = store_key(url, "admin", "bench")
             headers = {"Authorization": f"Bearer {admin}"}
-            env = {"TRIAGE_ANSWERS_ENCODER": "none"}
+            env = {"TRIAGE_ANSWERS_ENCODER": "none", "TRIAGE_ARTIFACTS": str(folder / "artifacts")}
             with (
                 running_server(hosts[0], free_port(), extra_env=env, database_url=url) as (base_a, _),
                 running_server(hosts[1], free_port(), extra_env=env, database_url=url) as (base_b, _),
@@ -92,15 +96,37 @@ def main() -> None:
     body += (
         "\n\nBoth hosts check the store at most every `TRIAGE_MODEL_CHECK_SECONDS` (default 1 s): answers "
         "and routing-table versions on the next request after that, the duplicate index before each "
-        "duplicate check, the drafting history before each draft. The lag is that interval plus the "
+        "duplicate check, the drafting history before each draft; a promotion is served once B has "
+        "fetched the bundle from the shared artifact location (`TRIAGE_ARTIFACTS`), checked its "
+        "sha256, loaded and warmed it. The lag is that interval plus the "
         f"work of applying the change. Database: {'PostgreSQL' if 'postgresql' in url else 'SQLite'}."
     )
     print(body)
     write_section("catch-up", "Catch-up lag between hosts (issue 17)", COMMAND, body)
 
 
+def second_bundle(models: Path) -> None:
+    """A second department bundle beside the live one (a copy under another version name), so the
+    benchmark can promote back and forth; host A registers it in the store at start."""
+    live = json.loads((models / POINTER_FILE).read_text(encoding="utf-8"))["live"]
+    copy = models / f"{live}-copy"
+    shutil.copytree(models / live, copy)
+    metadata = json.loads((copy / METADATA_FILE).read_text(encoding="utf-8"))
+    (copy / METADATA_FILE).write_text(json.dumps({**metadata, "version": copy.name}), encoding="utf-8")
+
+
 def measure(a: httpx.Client, b: httpx.Client) -> dict[str, dict[str, float]]:
     results: dict[str, dict[str, float]] = {}
+    listed = a.get("/models").json()
+    versions = [next(m["version"] for m in listed["models"] if not m["live"]), listed["live"]]
+
+    def promote(n: int) -> None:
+        a.post(f"/admin/models/{versions[n % 2]}/promote", json={"force": True}).raise_for_status()
+
+    def promotion_served(n: int) -> bool:
+        return b.get("/health").json()["model"].get("version") == versions[n % 2]
+
+    results["model promotion (served)"] = percentiles(lag(promote, promotion_served))
 
     def add_answer(n: int) -> None:
         r = a.post(

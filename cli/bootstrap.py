@@ -11,6 +11,7 @@ import argparse
 from cli.common import print_json, registry
 from datasets import load_sample
 from training.data import LabelledData
+from training.model_store import REQUEST_TYPE
 from training.train import train_bundle
 from triage.csvio import petition_text_of
 
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         print_json({"trained": bundle.version, "macro_f1": bundle.metadata["macro_f1"], "live": True})
     from training.request_type import ensure_request_type_model  # the second classifier (routing)
 
-    if (rt := ensure_request_type_model(reg.root)) is not None:
+    if (rt := ensure_request_type_model(registry(REQUEST_TYPE))) is not None:
         print_json({"trained_request_type": rt.version, "macro_f1": rt.metadata["macro_f1"]})
     from cli.drafting import bootstrap_drafting  # sample replies as history, sample answers as library
 

@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def load_model(version: str | None) -> tuple[str, PetitionClassifier]:
     from cli import CommandError
-    from training.bundles import UnknownVersion
+    from training.bundles import BundleError
 
     reg = registry()
     version = version or reg.live_version()
@@ -47,7 +47,7 @@ def load_model(version: str | None) -> tuple[str, PetitionClassifier]:
         raise CommandError("no model is live: train one with `triage train --data FILE.csv --promote`")
     try:
         return version, PetitionClassifier.load(reg.model_path(version))
-    except UnknownVersion as exc:
+    except BundleError as exc:  # unknown, or a file that does not match the registry's sha256
         raise CommandError(str(exc)) from None
 
 

@@ -25,8 +25,13 @@ def settings() -> Settings:
     return get_settings()
 
 
-def registry() -> ModelRegistry:
-    return ModelRegistry(settings().models_dir)
+def registry(kind: str = "department") -> ModelRegistry:
+    """The model registry of one kind in the case store (the models folder holds this host's copies)."""
+    from training.model_store import open_registry  # the store's imports: only for commands that use it
+    from triage.store.engine import Store
+
+    config = settings()
+    return open_registry(config, Store(config.database_url), kind)
 
 
 def live_routing() -> LiveRoutingEngine:

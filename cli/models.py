@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 
 from cli.common import print_json, registry, table_in_force
@@ -41,6 +42,11 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cli_actor() -> str:
+    """Who made a model live from the command line, for the registry's record."""
+    return f"cli:{getpass.getuser()}"
+
+
 def _pointer_change(action, *args) -> int:
     from cli import CommandError
 
@@ -57,7 +63,7 @@ def promote_or_refuse(version: str, force: bool) -> dict:
     from cli import CommandError
 
     try:
-        result = promote_checked(registry(), version, table_in_force(), force=force)
+        result = promote_checked(registry(), version, table_in_force(), force=force, actor=cli_actor())
     except BundleError as exc:
         raise CommandError(str(exc)) from None
     if result["forced"]:
@@ -77,4 +83,4 @@ def run_promote(args: argparse.Namespace) -> int:
 
 
 def run_rollback(args: argparse.Namespace) -> int:
-    return _pointer_change(registry().rollback)
+    return _pointer_change(registry().rollback, cli_actor())

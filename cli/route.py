@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from cli.classify import load_model
-from cli.common import live_routing, progress, settings, write_csv
+from cli.common import live_routing, progress, registry, write_csv
 from training.request_type import load_live_request_type
 from triage.csvio import (
     DataError,
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     texts = [checked_text(args.input, row, number, columns) for number, row in numbered(rows)]
     engine = _engine(args.table)
     version, model = load_model(args.version)
-    rt_model = load_live_request_type(settings().models_dir)
+    rt_model = load_live_request_type(registry("request_type"))
 
     title_col, body_col = ([*columns, None])[:2] if len(columns) <= 2 else (None, None)
     routed = []

@@ -39,8 +39,14 @@ def models_dir(tmp_path, trained_models_dir) -> Path:
 
 
 @pytest.fixture
-def registry(models_dir) -> ModelRegistry:
-    return ModelRegistry(models_dir)
+def registry(settings) -> ModelRegistry:
+    """The department registry as the service and the CLI open it (rows in the settings' store)."""
+    from training.model_store import open_registry
+    from triage.store.engine import Store
+
+    store = Store(settings.database_url)
+    yield open_registry(settings, store)
+    store.dispose()
 
 
 @pytest.fixture

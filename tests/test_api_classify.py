@@ -1,8 +1,10 @@
+import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from tests.conftest import auth
 from tests.test_training import _tiny
+from training.model_store import ArtifactMismatch
 from training.train import train_bundle
 from triage.settings import Settings
 
@@ -110,13 +112,28 @@ def test_promotion_is_served_without_restart(client, registry):
 
 
 def test_a_broken_bundle_promoted_keeps_the_old_model_serving(client, registry):
+    """A bundle whose file was saved broken (its sha256 matches: the registry recorded the broken
+    file) becomes live in the store, but no host swaps to it: the old model serves, /health says why."""
     old = registry.live_version()
     assert client.post("/classify", json=PETITION).json()["model_version"] == old
-    broken = train_bundle(_tiny(), registry).version
-    (registry.root / broken / "model.joblib").write_bytes(b"corrupt")
+    broken = registry.write_bundle(
+        "broken-1", lambda path: path.write_bytes(b"corrupt"), {"labels": []}
+    ).version
     registry.promote(broken)
     r = client.post("/classify", json=PETITION)
     assert r.status_code == 200 and r.json()["model_version"] == old
+    model = client.get("/health").json()["model"]
+    assert model["version"] == old and "cannot load model broken-1" in model["error"]
+
+
+def test_a_damaged_bundle_file_is_refused_at_promotion(client, registry):
+    old = registry.live_version()
+    damaged = train_bundle(_tiny(), registry).version
+    (registry.root / damaged / "model.joblib").write_bytes(b"corrupt")
+    with pytest.raises(ArtifactMismatch, match="sha256"):
+        registry.promote(damaged)
+    assert registry.live_version() == old
+    assert client.post("/classify", json=PETITION).json()["model_version"] == old
 
 
 def test_openapi_docs_are_served(client):

@@ -13,6 +13,7 @@ never sees a half-written bundle or pointer, whatever moment a crash strikes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -44,6 +45,15 @@ class BundleInfo:
     path: Path
     metadata: dict[str, Any]
     live: bool = False
+
+
+def file_sha256(path: str | Path) -> str:
+    """The hex sha256 of a file, read in blocks (a bundle's model file is tens of megabytes)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def new_version(data_hash: str = "", now: datetime | None = None) -> str:
@@ -119,7 +129,8 @@ class ModelRegistry:
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=self.root))
         try:
             save_model(tmp / MODEL_FILE)
-            atomic_write_json(tmp / METADATA_FILE, {"version": version, **metadata})
+            sha256 = file_sha256(tmp / MODEL_FILE)
+            atomic_write_json(tmp / METADATA_FILE, {"version": version, **metadata, "sha256": sha256})
             os.rename(tmp, final)
             fsync_dir(self.root)
         except BaseException:
@@ -127,7 +138,11 @@ class ModelRegistry:
             raise
         return BundleInfo(version, final, self.metadata(version))
 
-    def promote(self, version: str) -> str:
+    def _write_pointer(self, pointer: dict[str, Any], action: str, actor: str | None) -> None:
+        """Replace the pointer (`live.json` here; a registry backed by the case store adds a row)."""
+        atomic_write_json(self.root / POINTER_FILE, pointer)
+
+    def promote(self, version: str, actor: str | None = None) -> str:
         """Make `version` live; the previous live version is remembered for rollback."""
         self.metadata(version)  # raises UnknownVersion for a missing or incomplete bundle
         pointer = self._pointer()
@@ -137,17 +152,17 @@ class ModelRegistry:
         history = [v for v in pointer.get("history", []) if v != version]
         if current:
             history.append(current)
-        atomic_write_json(self.root / POINTER_FILE, {"live": version, "history": history[-50:]})
+        self._write_pointer({"live": version, "history": history[-50:]}, "promote", actor)
         return version
 
-    def rollback(self) -> str:
+    def rollback(self, actor: str | None = None) -> str:
         """Return to the most recent earlier live version that is still complete on disk."""
         pointer = self._pointer()
         history = list(pointer.get("history", []))
         while history:
             candidate = history.pop()
             if self.is_complete(candidate):
-                atomic_write_json(self.root / POINTER_FILE, {"live": candidate, "history": history})
+                self._write_pointer({"live": candidate, "history": history}, "rollback", actor)
                 return candidate
         raise BundleError("no earlier live version to roll back to")
 

@@ -208,7 +208,7 @@ def retrain_from_store(
         rare=rare_report,
     )
     report(0.8, "evaluating the new and the live model on the same held-out split")
-    new_model = PetitionClassifier.load(bundle.path / "model.joblib")
+    new_model = PetitionClassifier.load(registry.model_path(bundle.version))
     new_quality = evaluate(new_model, x_test, y_test)
     comparison: dict[str, Any] = {
         "new": {

@@ -64,7 +64,12 @@ def read_table(path: str | Path) -> RoutingTable:
 
 
 def promote_checked(
-    registry: ModelRegistry, version: str, table: RoutingTable | Path | str | None, *, force: bool = False
+    registry: ModelRegistry,
+    version: str,
+    table: RoutingTable | Path | str | None,
+    *,
+    force: bool = False,
+    actor: str | None = None,
 ) -> dict[str, Any]:
     """Make `version` live if the table routes all its labels (or when forced); raises otherwise.
 
@@ -82,7 +87,7 @@ def promote_checked(
     except TableUnavailable:
         if not force:
             raise
-    live = registry.promote(version)
+    live = registry.promote(version, actor=actor)
     return {"live": live, "forced": bool(force and missing), "unrouted_labels": missing}
 
 

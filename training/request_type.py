@@ -17,7 +17,11 @@ from triage.classifier import PetitionClassifier
 SUBDIR = "request_type"
 
 
-def request_type_registry(models_dir: str | Path) -> ModelRegistry:
+def request_type_registry(models_dir: str | Path | ModelRegistry) -> ModelRegistry:
+    """The request-type registry: given one (the store's, as the service and CLI open it), or the
+    file registry under a models folder (a standalone folder, as the benchmarks use)."""
+    if isinstance(models_dir, ModelRegistry):
+        return models_dir
     return ModelRegistry(Path(models_dir) / SUBDIR)
 
 
@@ -36,7 +40,7 @@ def sample_request_types() -> LabelledData:
 
 
 def train_request_type(
-    data: LabelledData, models_dir: str | Path, *, promote: bool = True, seed: int = 0
+    data: LabelledData, models_dir: str | Path | ModelRegistry, *, promote: bool = True, seed: int = 0
 ) -> BundleInfo:
     return train_bundle(
         data,
@@ -48,7 +52,7 @@ def train_request_type(
     )
 
 
-def ensure_request_type_model(models_dir: str | Path) -> BundleInfo | None:
+def ensure_request_type_model(models_dir: str | Path | ModelRegistry) -> BundleInfo | None:
     """Train on the bundled sample when no request-type model is live; None when one already is."""
     registry = request_type_registry(models_dir)
     registry.clean_temporary()
@@ -58,7 +62,7 @@ def ensure_request_type_model(models_dir: str | Path) -> BundleInfo | None:
     return train_request_type(sample_request_types(), models_dir)
 
 
-def load_live_request_type(models_dir: str | Path) -> tuple[str, PetitionClassifier] | None:
+def load_live_request_type(models_dir: str | Path | ModelRegistry) -> tuple[str, PetitionClassifier] | None:
     registry = request_type_registry(models_dir)
     version = registry.live_version()
     if version is None or not registry.is_complete(version):

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from training.balance import DEFAULT_MERGE_LABEL
-from training.bundles import ModelRegistry
 from training.from_store import retrain_from_store
 from training.jobs import ClaimedJob, Handler, Progress
+from training.model_store import open_registry
 from triage.csvio import DataError
 from triage.routing.live import LiveRoutingEngine
 from triage.settings import Settings
@@ -34,7 +34,7 @@ def retrain_handler(store: Store, settings: Settings) -> Handler:
             try:
                 result = retrain_from_store(
                     store,
-                    ModelRegistry(settings.models_dir),
+                    open_registry(settings, store),
                     csv_path=csv_path,
                     text_cols=params.get("text_col", "title,body"),
                     label_col=params.get("label_col", "department"),

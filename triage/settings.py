@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     )
 
     models_dir: Path = Field(default_factory=lambda: project_home() / "models")
+    # Where model bundles are kept for every host to fetch (TRIAGE_ARTIFACTS; a shared volume when
+    # there are several hosts). Unset: the models folder itself, as one host needs.
+    artifacts: Path | None = None
     database_url: str = Field(default_factory=lambda: f"sqlite:///{project_home() / 'data' / 'triage.db'}")
     host: str = "127.0.0.1"
     port: int = 8000

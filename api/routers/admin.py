@@ -161,7 +161,9 @@ def promote(
     checked: dict[str, Any] = {}
 
     def change() -> str:
-        checked.update(promote_checked(state.registry, version, _routing_table(state), force=force))
+        checked.update(
+            promote_checked(state.registry, version, _routing_table(state), force=force, actor=actor(request))
+        )
         return checked["live"]
 
     result = _pointer_change(
@@ -174,7 +176,9 @@ def promote(
 
 @router.post("/models/rollback", summary="Return to the previous live model")
 def rollback(request: Request) -> dict[str, Any]:
-    return _pointer_change(request, "model_rolled_back", request.app.state.registry.rollback)
+    return _pointer_change(
+        request, "model_rolled_back", lambda: request.app.state.registry.rollback(actor=actor(request))
+    )
 
 
 router.add_api_route("/rollback", rollback, methods=["POST"], summary="Alias of /admin/models/rollback")

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, status
 
 from api.live_model import LiveModel, NoLiveModel
-from training.request_type import request_type_registry
+from training.model_store import REQUEST_TYPE, open_registry
 from triage.classifier import Prediction
 from triage.routing import ReceivedAtError, RoutingTableError
 from triage.routing.live import LiveRoutingEngine
@@ -36,7 +36,9 @@ def install(app: FastAPI, settings: Settings) -> None:
         store=getattr(app.state, "store", None),
     )
     app.state.request_type_model = LiveModel(
-        request_type_registry(settings.models_dir), settings.model_check_seconds, settings.gc_freeze
+        open_registry(settings, app.state.store, REQUEST_TYPE),
+        settings.model_check_seconds,
+        settings.gc_freeze,
     )
     app.include_router(router)
 

@@ -66,6 +66,8 @@ def health(
     try:
         loaded = live.get()
         model = {"status": "ok", "version": loaded.version}
+        if live.last_error:  # a newer live version could not be loaded: the previous one serves
+            model["error"] = live.last_error
     except NoLiveModel as exc:
         model = {"status": "missing", "error": str(exc)}
     database = _database(request)

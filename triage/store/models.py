@@ -24,6 +24,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    UniqueConstraint,
     false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -260,6 +261,45 @@ class RoutingTableVersion(Base):
     text: Mapped[str] = mapped_column(Text)
     author: Mapped[str | None] = mapped_column(String(128))
     comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ModelVersion(Base):
+    """One trained bundle the registry knows: its metadata and the sha256 of its model file.
+
+    The bundle's files live in the artifact location (`TRIAGE_ARTIFACTS`); each host keeps a local
+    copy and refuses one whose hash differs from this row, so a damaged or foreign file never
+    serves.
+    """
+
+    __tablename__ = "model_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # department | request_type
+    version: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (UniqueConstraint("kind", "version", name="uq_model_versions_kind_version"),)
+
+
+class ModelPointer(Base):
+    """The live version of one model kind: the newest row per kind is in force.
+
+    Rows are only added (a promotion, a rollback, the import of an older installation's
+    `live.json`), so the table is also the audit of who made which model live and when; `history`
+    is the stack a rollback pops, as `live.json` held it.
+    """
+
+    __tablename__ = "model_pointers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    live: Mapped[str | None] = mapped_column(String(64))
+    history: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    action: Mapped[str] = mapped_column(String(16))  # promote | rollback | import
+    actor: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
