@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
 import sys
@@ -19,29 +20,39 @@ from triage.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from triage.routing.live import LiveRoutingEngine
+    from triage.store.engine import Store
 
 
 def settings() -> Settings:
     return get_settings()
 
 
+@functools.lru_cache(maxsize=4)
+def _store(url: str) -> Store:
+    from triage.store.engine import Store  # the store's imports: only for commands that use it
+
+    return Store(url)
+
+
+def store() -> Store:
+    """The case store of this command: one per database URL, so the routing table and both model
+    registries a command reads share one engine and one schema check."""
+    return _store(settings().database_url)
+
+
 def registry(kind: str = "department") -> ModelRegistry:
     """The model registry of one kind in the case store (the models folder holds this host's copies)."""
-    from training.model_store import open_registry  # the store's imports: only for commands that use it
-    from triage.store.engine import Store
+    from training.model_store import open_registry
 
-    config = settings()
-    return open_registry(config, Store(config.database_url), kind)
+    return open_registry(settings(), store(), kind)
 
 
 def live_routing() -> LiveRoutingEngine:
     """The routing table the service routes by: the store's newest version (an empty store is
     seeded from TRIAGE_ROUTING_TABLE, as the service does)."""
     from triage.routing.live import LiveRoutingEngine  # the store's imports: only for commands that route
-    from triage.store.engine import Store
 
-    config = settings()
-    return LiveRoutingEngine(config.routing_table, store=Store(config.database_url))
+    return LiveRoutingEngine(settings().routing_table, store=store())
 
 
 def table_in_force() -> RoutingTable | Path:
