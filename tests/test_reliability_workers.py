@@ -82,6 +82,20 @@ def requests_of(pid: str, method: str, *routes: str) -> dict[str, float]:
     return out
 
 
+def counted_once_settled(pids: list[str], sent: int, timeout: float = 5.0) -> list[float]:
+    """Each worker's count of 200s on POST /classify, once the last request has been counted.
+
+    A worker counts a request when the response's last byte has gone out, so the client can hold
+    its answer a moment before the count moves; the test waits for that moment, not longer.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        per_worker = [requests_of(pid, "POST", "/classify").get("200", 0.0) for pid in pids]
+        if sum(per_worker) >= sent or time.monotonic() > deadline:
+            return per_worker
+        time.sleep(0.05)
+
+
 def series(samples: dict, name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
@@ -101,7 +115,7 @@ def test_metrics_and_drafting_history_are_shared_by_two_workers(models_dir, tmp_
                     return c.post("/classify", json={"body": f"小区楼下噪音扰民第{i}次"}).status_code
 
             assert list(pool.map(classify, range(sent))) == [200] * sent
-        per_worker = [requests_of(pid, "POST", "/classify").get("200", 0.0) for pid in pids]
+        per_worker = counted_once_settled(pids, sent)
         assert all(n > 0 for n in per_worker), f"one worker answered every request: {per_worker}"
         assert sum(per_worker) == sent
         scraped_by: set[str] = set()
