@@ -20,7 +20,7 @@ from triage.routing.names import DepartmentNames, load_department_map
 from triage.routing.table import RoutingTable, RoutingTableError, load_table
 from triage.text import MAX_TEXT_CHARS, petition_text
 
-DRAFT_COLUMNS = ["draft", "tier", "sources"]
+DRAFT_COLUMNS = ["draft", "tier", "sources", "style"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -257,6 +257,7 @@ def run_draft(args: argparse.Namespace) -> int:
                 "draft": draft.draft,
                 "tier": draft.tier,
                 "sources": json.dumps([s.to_dict() for s in draft.sources], ensure_ascii=False),
+                "style": json.dumps(draft.style, ensure_ascii=False),
             }
 
     out_header = header + [c for c in DRAFT_COLUMNS if c not in header]

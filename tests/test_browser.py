@@ -226,6 +226,16 @@ def test_clerk_works_a_case_from_arrival_to_reply(page, server, tmp_path):
     labels = page.locator("#draft-sources .tag").all_inner_texts()
     assert labels == [{"manual": "人工答复库", "history": "历史答复"}[s["kind"]] for s in sources]
     assert sources, "the bootstrapped history should give the wage petition at least one source"
+    # the draft's fixed sentences say where they came from: 人社局's own past replies, with counts
+    style = detail["draft"]["style"]
+    assert style and all(p["scope"] == "department" and p["department"] == "人社局" for p in style)
+    shown = page.locator("#draft-style li").all_inner_texts()
+    assert len(shown) == len(style)
+    for line, part in zip(shown, style, strict=True):
+        assert part["part"] in line and part["text"] in line
+        assert f"见于人社局的历史答复 {part['of']} 条中的 {part['count']} 条" in line
+    opening = next(p["text"] for p in style if p["part"] == "开头")
+    assert detail["draft"]["text"].startswith(opening)
     assert page.inner_text("#deadline-text").startswith("期限 ") and "剩余" in page.inner_text(
         "#deadline-text"
     )

@@ -234,9 +234,14 @@ def detail(case: Case, at: datetime) -> dict[str, Any]:
             }
             for m in merged_cases(object_session(case), case)
         ],
-        "draft": {"text": suggested.text, "tier": suggested.tier, "sources": suggested.sources}
+        "draft": {
+            "text": suggested.text,
+            "tier": suggested.tier,
+            "sources": suggested.sources,
+            "style": suggested.style or [],
+        }
         if suggested
-        else {"text": "", "tier": None, "sources": []},
+        else {"text": "", "tier": None, "sources": [], "style": []},
         "latest_reply": _reply_view(latest),
         "reply": _reply_view(last(("final",))),
         "qc": latest.qc if latest else None,

@@ -59,6 +59,17 @@ class OptionalPart(BaseModel):
     text: str = Field(description="the sentence, with its 【…】 slot, to add when the reply needs it")
 
 
+class StylePartOut(BaseModel):
+    part: str = Field(
+        description="开头 (opening), 结尾 (closing), 日期 (date format), 分条 (numbered points) or 核实用语"
+    )
+    text: str = Field(description="the fixed sentence (or format) as the draft uses it")
+    count: int = Field(description="past replies that have it")
+    of: int = Field(description="past replies it was mined from (0: the neutral skeleton)")
+    scope: str = Field(description="department (its own replies), deployment (all replies) or neutral")
+    department: str = Field(default="", description="the department whose replies it came from")
+
+
 class DraftResponse(BaseModel):
     draft: str
     tier: str = Field(description="suggest (staff review) or escalate (nothing relevant was found)")
@@ -67,6 +78,10 @@ class DraftResponse(BaseModel):
     optional: list[OptionalPart] = Field(
         default_factory=list,
         description="sentences left out because most similar past replies do without them (basis, contact)",
+    )
+    style: list[StylePartOut] = Field(
+        default_factory=list,
+        description="where the draft's fixed sentences came from: the house style mined from past replies",
     )
     auto_reply: bool = Field(
         default=False,

@@ -240,6 +240,33 @@
       );
     }
     if (!list.firstChild) list.append(T.el("li", { class: "muted", text: "没有引用来源" }));
+    renderStyle(d.style || []);
+  }
+
+  // Where the draft's fixed sentences came from: the house style mined from past replies.
+  function renderStyle(parts) {
+    const list = T.clear($("draft-style"));
+    for (const p of parts) {
+      const shown = p.text;
+      let origin;
+      if (p.scope === "neutral") origin = "通用格式（尚无历史答复）";
+      else {
+        const whose = p.scope === "department" ? (p.department || "本部门") + "的历史答复" : "全部历史答复";
+        origin = "见于" + whose + " " + p.of + " 条中的 " + p.count + " 条";
+      }
+      list.append(
+        T.el(
+          "li",
+          { class: "style-part" },
+          T.el("span", { class: "tag", text: p.part }),
+          " ",
+          T.el("span", { class: "style-text", text: shown || "（不用）" }),
+          " ",
+          T.el("span", { class: "muted", text: origin })
+        )
+      );
+    }
+    if (!list.firstChild) list.append(T.el("li", { class: "muted", text: "—" }));
   }
 
   function renderEditor(c) {

@@ -82,6 +82,9 @@ class HistoryHit:
     bm25: float = 0.0
     dense: float | None = None
     tokens: list[str] = field(default_factory=list)
+    # how alike the two petitions are: the rarity-weighted share of words they have in common
+    # (Dice over IDF mass, 0-1); 1 is the same petition, unrelated ones stay under ~0.1
+    overlap: float = 0.0
 
 
 @dataclass
@@ -406,6 +409,18 @@ class HistoryIndex:
 
     # --- searching -----------------------------------------------------------------------
 
+    def recent_replies(self, department: str | None, limit: int) -> list[str]:
+        """The newest `limit` replies (of one department, or of all): what a house style is mined from."""
+        with self._lock:
+            if department is None:
+                rows = self._db.execute("SELECT reply FROM cases ORDER BY pos DESC LIMIT ?", (limit,))
+            else:
+                rows = self._db.execute(
+                    "SELECT reply FROM cases WHERE department = ? ORDER BY pos DESC LIMIT ?",
+                    (department, limit),
+                )
+            return [reply for (reply,) in rows.fetchall()]
+
     def _mask(self, department: str | None, since: date | None, until: date | None) -> np.ndarray | None:
         if department is None and since is None and until is None:
             return None
@@ -442,7 +457,8 @@ class HistoryIndex:
                 return []
             mask = self._mask(department, since, until)
             depth = max(k * 4, 20)
-            sparse_scores = self._sparse.scores(tokens if tokens is not None else retrieval_tokens(text))
+            query_tokens = tokens if tokens is not None else retrieval_tokens(text)
+            sparse_scores = self._sparse.scores(query_tokens)
             if mask is not None:
                 sparse_scores = np.where(mask, sparse_scores, 0.0)
             sparse_top = top_k(sparse_scores, depth)
@@ -479,7 +495,16 @@ class HistoryIndex:
                         tokens=row[5].split(" ") if row[5] else [],
                     )
                 )
+            for hit in hits:
+                hit.overlap = self._overlap(query_tokens, hit.tokens)
             return hits
+
+    def _overlap(self, query: list[str], other: list[str]) -> float:
+        mine, theirs = set(query), set(other)
+        idf = self._sparse.idf(mine | theirs)
+        both = sum(idf[t] for t in mine & theirs)
+        total = sum(idf[t] for t in mine) + sum(idf[t] for t in theirs)
+        return 2 * both / total if total else 0.0
 
     def close(self) -> None:
         self._db.close()

@@ -171,6 +171,16 @@ class SparseIndex:
             scores[pos] += idf * tf / (tf + norm[pos])  # bm25s' Lucene variant: no (k1+1)
         return scores
 
+    def idf(self, tokens: Sequence[str]) -> dict[str, float]:
+        """Each token's inverse document frequency over main and delta (rare words weigh most)."""
+        n = len(self)
+        out = {}
+        for token in set(tokens):
+            postings = self._delta_postings.get(token)
+            df = self._main_df(token) + (len(postings[0]) if postings else 0)
+            out[token] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return out
+
     def search(self, query: Sequence[str], k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
         """The top `k` (position, score) with a positive score, optionally within a boolean mask."""
         scores = self.scores(query)

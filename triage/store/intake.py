@@ -128,6 +128,7 @@ def make_draft(
         tier=d.get("tier"),
         sources=list(d.get("sources") or []),
         details={"missing": d.get("missing")},
+        style=list(d.get("style") or []),
     )
 
 

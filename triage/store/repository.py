@@ -74,6 +74,7 @@ class Draft:
     tier: str | None
     sources: list[Any]
     details: dict[str, Any] | None = None
+    style: list[Any] | None = None  # the house style's parts, as the drafter reports them
 
 
 def _event(
@@ -198,6 +199,7 @@ def _suggest_draft(
             text=draft.text,
             tier=draft.tier,
             sources=draft.sources,
+            style=draft.style,
             model_version=case.model_version,
             actor=actor,
             created_at=stamp,

@@ -1,0 +1,151 @@
+"""A draft is written in the house style of the department that will send it (issue 18, item 1).
+
+What staff notice: a draft for the water company opens the way the water company's replies open
+and numbers its points; a draft for 住建局 opens and closes like 住建局's replies; neither carries
+the other's formulas, another citizen's nickname, a phone number or a date from another case; the
+date is the day they send it, in the house's format; and each fixed sentence says where it came from.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from tests.house_style_fixtures import HOUSING, WATER
+from triage.drafting import Drafter
+from triage.house_style import MIN_REPLIES, StyleBook, mine_style, neutral_style
+from triage.retrieval.history import HistoryIndex, HistoryItem
+
+TODAY = date(2026, 12, 6)
+
+
+@pytest.fixture
+def history(tmp_path):
+    index = HistoryIndex(tmp_path / "h")
+    index.add_history([*HOUSING, *WATER])
+    yield index
+    index.close()
+
+
+def drafter(history) -> Drafter:
+    return Drafter(None, history, today=lambda: TODAY)
+
+
+def test_each_department_drafts_in_its_own_house_style(history):
+    housing = drafter(history).draft(
+        "电梯又停了", "桂花里3栋电梯这周停了两次，老人上下楼很困难", department="住建局"
+    )
+    water = drafter(history).draft("水压太低", "滨江苑6楼以上水压太低，洗澡都困难", department="江北水务集团")
+
+    assert housing.draft.startswith(
+        "网友您好！您的留言已收悉。关于您反映的“电梯又停了”的问题，现将有关情况回复如下：经核实，【核查结果】。"
+    )
+    assert housing.draft.endswith("感谢您对我们工作的支持！\n临江市住房和城乡建设局\n2026年12月6日")
+
+    assert water.draft.startswith(
+        "关于您的问题我司回复如下：1、经现场核查，【核查结果】。2、目前，【办理情况】。3、下一步，"
+    )
+    assert water.draft.endswith("咨询。\n江北水务集团客服中心\n2026-12-06")
+    # nothing of the other house
+    for formula in ("网友", "收悉", "感谢", "临江市住房和城乡建设局", "年"):
+        assert formula not in water.draft
+    assert "我司" not in housing.draft and "江北水务" not in housing.draft
+
+
+def test_fixed_sentences_never_carry_another_cases_facts(history):
+    d = drafter(history).draft("楼道灯坏了", "望湖小区楼道的声控灯坏了一个月没人修", department="住建局")
+    assert "【核查结果】" in d.draft  # the skeleton (no past case is the same matter)
+    text = d.draft
+    for nickname in ("临江老李", "UU0081", "望湖居民"):
+        assert nickname not in text  # the greeting's quoted nickname belongs to another citizen
+    assert "0571" not in text and "2025" not in text  # their phone and their reply date
+    assert "【联系电话】" in text  # the contact stays a slot for staff
+
+
+def test_each_fixed_sentence_says_where_it_came_from(history):
+    style = drafter(history).draft("水表走得快", "水表走字异常", department="江北水务集团").to_dict()["style"]
+    by_part = {p["part"]: p for p in style}
+    assert by_part["开头"] == {
+        "part": "开头",
+        "text": "关于您的问题我司回复如下：",
+        "count": len(WATER),
+        "of": len(WATER),
+        "scope": "department",
+        "department": "江北水务集团",
+    }
+    assert by_part["日期"]["text"] == "YYYY-MM-DD" and by_part["分条"]["count"] == len(WATER)
+    assert by_part["核实用语"]["text"] == "经现场核查"
+
+
+def test_a_department_with_few_replies_uses_the_deployments_style_without_another_offices_name(history):
+    few = [
+        HistoryItem(
+            id=f"jt-{i}", text="公交晚点", reply=f"已责成公交公司整改。第{i}次", department="交通运输局"
+        )
+        for i in range(MIN_REPLIES - 1)
+    ]
+    history.add_history(few)
+    d = drafter(history).draft("公交晚点", "12路公交经常晚点半小时", department="交通运输局")
+    assert {p["scope"] for p in d.style} == {"deployment"}
+    assert d.draft.startswith("网友您好！")  # the commonest opening over all replies
+    assert "临江市住房和城乡建设局" not in d.draft and "江北水务集团客服中心" not in d.draft
+
+
+def test_no_history_gives_the_neutral_skeleton_and_todays_date():
+    d = Drafter(None, None, today=lambda: TODAY).draft("路灯不亮", "滨江路路灯一周不亮")
+    assert d.draft.startswith("您好！关于您反映的“路灯不亮”的问题，现将有关情况回复如下：")
+    assert d.draft.endswith("咨询。\n2026年12月6日")
+    assert "网友" not in d.draft and "感谢" not in d.draft
+    assert [p["scope"] for p in d.style] == ["neutral"] * len(neutral_style().parts)
+
+
+def test_a_sentence_with_a_number_is_never_a_formula():
+    replies = [f"您好！已处理。咨询电话：0571-88888888。第{i}号工单。" for i in range(MIN_REPLIES)]
+    style = mine_style(replies, "department", "城管局")
+    assert style is not None and style.opening == ("您好！", "已处理。")
+    assert style.closing == ()  # the phone line recurs verbatim, yet is a fact, not a formula
+
+
+def test_too_few_or_empty_replies_give_no_style():
+    assert mine_style([], "department") is None
+    assert mine_style(["", "  ", "\n"] * MIN_REPLIES, "department") is None
+    assert mine_style(["您好！已处理。"] * (MIN_REPLIES - 1), "department") is None
+
+
+def test_the_style_follows_the_history_as_it_grows(tmp_path):
+    index = HistoryIndex(tmp_path / "h")
+    book = StyleBook(index, ttl=0)
+    assert book.style_for("江北水务集团").scope == "neutral"
+    index.add_history(WATER)
+    assert book.style_for("江北水务集团").opening == ("关于您的问题我司回复如下：",)
+    index.close()
+
+
+def test_a_close_past_case_is_the_start_with_its_facts_marked_for_staff(history):
+    """Nearly the same petition as a past one: its reply is the draft, every fact of that case
+    (place, day, phone) marked 【核实：…】 and listed in `missing`, dated the day staff send."""
+    past = HistoryItem(
+        id="sw-past",
+        text="东城家园5栋的自来水放出来是黄的，还有一股铁锈味，烧开以后壶底有很多沉淀，已经持续一个星期了",
+        reply="关于您的问题我司回复如下：1、经现场核查，东城家园水质发黄系管网施工后冲起管壁锈垢所致。"
+        "2、3月12日我司对东城家园的楼道立管进行了排放冲洗，取样检测合格。"
+        "3、如再出现浑水，可拨打供水服务热线9618001。江北水务集团客服中心 2025-03-13",
+        department="江北水务集团",
+    )
+    history.add_history([past])
+    petition = "梧桐公寓的自来水放出来是黄的，还有一股铁锈味，烧开以后有沉淀，持续好几天了"
+    d = drafter(history).draft("自来水发黄", petition, department="江北水务集团")
+    assert d.sources[0].id == past.id
+    assert d.draft.startswith("关于您的问题我司回复如下：1、经现场核查，【核实：东城家园】水质发黄")
+    assert "2、【核实：3月12日】我司" in d.draft and "3、" in d.draft  # enumerators are not facts
+    assert d.draft.endswith("\n2026-12-06") and "2025-" not in d.draft
+    assert "【核实：9618001】" in d.draft
+    assert set(d.missing) == {"核实：东城家园", "核实：3月12日", "核实：9618001"}
+
+
+def test_a_loosely_related_past_case_only_informs_the_skeleton(history):
+    d = drafter(history).draft(
+        "水费", "想问一下阶梯水价怎么计算，家里五口人能不能申请多一档", department="江北水务集团"
+    )
+    assert "【核实：" not in d.draft and "9618" not in d.draft
