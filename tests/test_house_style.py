@@ -149,3 +149,35 @@ def test_a_loosely_related_past_case_only_informs_the_skeleton(history):
         "水费", "想问一下阶梯水价怎么计算，家里五口人能不能申请多一档", department="江北水务集团"
     )
     assert "【核实：" not in d.draft and "9618" not in d.draft
+
+
+# (title, body, whether the sample library has the matter)
+PETITIONS_FOR_THE_LIBRARY = [
+    ("物业费涨价", "我们小区物业公司贴通知说物业费要从每平方1.5元涨到2元，没开业主大会", True),
+    ("公司欠工资", "在工地干了四个月，包工头一直拖着不给工资", True),
+    ("烧烤油烟", "楼下烧烤店每晚油烟很大，窗户都不能开", True),
+    ("电动车充电", "楼道里有人给电动车充电，电线从窗户拉下来", True),
+    ("今天天气", "今天天气不错，出去走走", False),
+]
+
+
+@pytest.mark.parametrize("title,body,covered", PETITIONS_FOR_THE_LIBRARY)
+def test_the_drafts_curated_answers_keep_the_librarys_order(tmp_path, title, body, covered):
+    """What staff see first among the curated answers is what the library ranks first (issue 18, 3)."""
+    from datasets import SAMPLE_DIR
+    from triage.answers import AnswerLibrary
+
+    library = AnswerLibrary(tmp_path / "lib")
+    library.import_csv(
+        SAMPLE_DIR / "answers.csv",
+        question_col="question",
+        answer_col="answer",
+        department_col="department",
+        id_col="id",
+    )
+    d = Drafter(library, None, today=lambda: TODAY).draft(title, body)
+    shown = [s.id for s in d.sources if s.kind == "manual"]
+    ranked = [h.answer.id for h in library.search(f"{title}\n{body}", k=5, on=TODAY)]
+    assert shown == [i for i in ranked if i in shown]  # same order, nothing from outside the top 5
+    # a matter the library answers: its best answer is the first one staff see; else none at all
+    assert shown[:1] == (ranked[:1] if covered else [])

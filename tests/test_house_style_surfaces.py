@@ -67,3 +67,21 @@ def test_cli_draft_writes_each_rows_style(tmp_path, monkeypatch, capsys):
     assert (
         rows[1]["draft"].startswith("关于您的问题我司回复如下：") and water[0]["department"] == "江北水务集团"
     )
+
+
+def test_an_emergencys_draft_says_where_it_was_transferred_and_cites_no_past_case(db_client):
+    """A fire told as a caller tells it: the draft reports the transfer to 119 with slots for the
+    time and the outcome, not a five-day template citing a past case that shares a few words."""
+    fire = {
+        "external_id": "FIRE-1",
+        "title": "楼下冒黑烟",
+        "body": "我家楼下一户人家窗户往外冒黑烟，闻到很浓的焦味，楼上还有老人没下来，快来人啊",
+    }
+    created = db_client.post("/cases", json=fire)
+    assert created.status_code in (200, 201), created.text
+    case = db_client.get(f"/cases/{created.json()['id']}").json()
+    assert case["routing"]["urgent"]["transfer"] == "119"
+    draft = case["draft"]
+    assert draft["tier"] == "urgent" and draft["sources"] == []
+    assert "已于【转办时间】将情况转119紧急处置。【处置结果】。" in draft["text"]
+    assert "【核查结果】" not in draft["text"]

@@ -351,6 +351,7 @@ def create(payload: CaseIn, request: Request, response: Response) -> dict[str, A
         suggestion.department,
         suggestion.request_type,
         suggestion.details.get("out_of_scope"),
+        suggestion.details.get("urgent"),
     )
     try:
         with store.session(write=True) as s:
@@ -457,9 +458,15 @@ def _redraft_for(request: Request, case_id: int, department: str | None) -> Draf
         if case.department == department or case.status not in OPEN_STATUSES:
             return None
         title, body, request_type = case.title, case.body, case.request_type
-        out_of_scope = _routing_view(case)["out_of_scope"]
+        view = _routing_view(case)
     return suggested_draft(
-        getattr(request.app.state, "drafter", None), title, body, department, request_type, out_of_scope
+        getattr(request.app.state, "drafter", None),
+        title,
+        body,
+        department,
+        request_type,
+        view["out_of_scope"],
+        view["urgent"],
     )
 
 

@@ -72,7 +72,10 @@ class StylePartOut(BaseModel):
 
 class DraftResponse(BaseModel):
     draft: str
-    tier: str = Field(description="suggest (staff review) or escalate (nothing relevant was found)")
+    tier: str = Field(
+        description="suggest (staff review), escalate (nothing relevant was found) or urgent (an emergency: "
+        "the reply says where it was transferred)"
+    )
     sources: list[SourceOut]
     missing: list[str] = Field(description="slots staff must complete, marked 【…】 in the draft")
     optional: list[OptionalPart] = Field(

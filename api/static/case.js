@@ -222,7 +222,7 @@
   function renderDraft(c) {
     const d = c.draft || { text: "", sources: [] };
     const tier = $("draft-tier");
-    tier.textContent = { suggest: "有参考，请核对", escalate: "无合适参考，需人工撰写", out_of_scope: "不予受理答复模板" }[d.tier] || "";
+    tier.textContent = { suggest: "有参考，请核对", escalate: "无合适参考，需人工撰写", out_of_scope: "不予受理答复模板", urgent: "紧急：先转办，再答复" }[d.tier] || "";
     tier.hidden = !d.tier;
     $("draft-text").textContent = d.text || "（没有草稿）";
     $("use-draft").hidden = !d.text || c.status === "closed";

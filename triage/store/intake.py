@@ -113,13 +113,20 @@ def _urgency(
 
 
 def make_draft(
-    drafter: Any | None, title: str, body: str, department: str | None, request_type: str | None
+    drafter: Any | None,
+    title: str,
+    body: str,
+    department: str | None,
+    request_type: str | None,
+    urgent: dict[str, Any] | None = None,
 ) -> Draft | None:
     """The drafter's proposal, or None when there is no drafter or it fails (the case still stores)."""
     if drafter is None:
         return None
     try:
-        d = drafter.draft(title, body, department=department, request_type=request_type).to_dict()
+        d = drafter.draft(
+            title, body, department=department, request_type=request_type, urgent=urgent
+        ).to_dict()
     except Exception:
         log.exception("drafter failed; storing the case without a draft")
         return None
@@ -142,6 +149,7 @@ def suggested_draft(
     department: str | None,
     request_type: str | None,
     out_of_scope: dict[str, Any] | None = None,
+    urgent: dict[str, Any] | None = None,
 ) -> Draft | None:
     """The draft a case suggests: for a matter the hotline must not accept (out of scope) the
     reply template that tells the citizen where to go, otherwise the drafter's proposal for the
@@ -154,4 +162,4 @@ def suggested_draft(
             sources=[],
             details={"out_of_scope": out_of_scope.get("reason")},
         )
-    return make_draft(drafter, title, body, department, request_type)
+    return make_draft(drafter, title, body, department, request_type, urgent)
