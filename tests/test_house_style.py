@@ -181,3 +181,23 @@ def test_the_drafts_curated_answers_keep_the_librarys_order(tmp_path, title, bod
     assert shown == [i for i in ranked if i in shown]  # same order, nothing from outside the top 5
     # a matter the library answers: its best answer is the first one staff see; else none at all
     assert shown[:1] == (ranked[:1] if covered else [])
+
+
+def test_a_formula_for_one_kind_of_petition_opens_only_that_kind(tmp_path):
+    """Many replies to suggestions open "网友您好：感谢您的建议。"; a fire or a wage claim must not."""
+    index = HistoryIndex(tmp_path / "h")
+    replies = [f"网友您好：感谢您的建议。经研究，第{i}条建议已转规划部门。" for i in range(12)]
+    replies += [f"网友您好：经核实，第{i}号工单所述情况属实，已处理。" for i in range(12)]
+    index.add_history(
+        [
+            HistoryItem(id=f"r{i}", text=f"留言{i}", reply=r, department="住建局")
+            for i, r in enumerate(replies)
+        ]
+    )
+    book = drafter(index)
+    complaint = book.draft("楼道堆物", "楼道里堆满杂物", department="住建局", request_type="投诉")
+    suggestion = book.draft("增设座椅", "建议在公园增设座椅", department="住建局", request_type="建议")
+    assert complaint.draft.startswith("网友您好：关于您反映的") and "建议" not in complaint.draft
+    assert "感谢您的建议" not in [p["text"] for p in complaint.style]
+    assert suggestion.draft.startswith("网友您好：感谢您的建议。")
+    index.close()

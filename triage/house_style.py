@@ -20,7 +20,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 # A department needs this many past replies before its own style is trusted.
@@ -37,8 +37,11 @@ FAMILY_CHARS = 4
 # Mining reads at most this many of the newest replies of a scope (enough for stable shares).
 MAX_REPLIES = 2000
 
-# Sentences end at 。！？； or at the colon of "回复如下：" (an opening's last sentence).
-_SENTENCE = re.compile(r"[^。！？!?；;\n]+?(?:[。！？!?；;]+|(?:如下|回复|答复)[：:]|$)")
+# Sentences end at 。！？；, at the colon of "回复如下：" (an opening's last sentence) and after a
+# greeting ("网友您好：" is a formula of its own, whatever follows it).
+_SENTENCE = re.compile(
+    r"[^。！？!?；;\n]+?(?:[。！？!?；;]+|(?:如下|回复|答复)[：:]|(?:您好|你好)[：:，,]|$)"
+)
 _QUOTED = re.compile(r"“[^”]{0,30}”|\"[^\"]{0,30}\"")
 _KEY_NOISE = re.compile(r"[\s“”\"：:，,、]")
 _DIGIT = re.compile(r"\d")
@@ -49,6 +52,8 @@ TRAILING_DATE = re.compile(
 _ENUMERATOR = re.compile(
     r"(?:^|[。：:；;！!\s])\s*(?:([1-9])[、.．]|[（(]([1-9])[）)]|([一二三四五六七八九])、)(?!\d)"
 )
+# Words that tie a formula to one kind of petition (the routing's request types).
+REQUEST_TYPE_WORDS = ("建议", "咨询", "投诉", "举报", "求助", "表扬", "意见")
 FINDING_LEADS = ("经调查核实", "经现场核查", "经现场查看", "经核实", "经核查", "经调查", "经了解", "经查")
 
 
@@ -86,6 +91,20 @@ class HouseStyle:
     scope: str
     department: str = ""
     parts: tuple[StylePart, ...] = field(default_factory=tuple)
+
+    def for_request_type(self, request_type: str | None) -> HouseStyle:
+        """Without the formulas written for another kind of petition: "感谢您的建议。" opens many
+        replies to 建议 and must not open the reply to a fire or a wage claim."""
+
+        def fits(text: str) -> bool:
+            return not any(word in text for word in REQUEST_TYPE_WORDS if word != request_type)
+
+        return replace(
+            self,
+            opening=tuple(t for t in self.opening if fits(t)),
+            closing=tuple(t for t in self.closing if fits(t)),
+            parts=tuple(p for p in self.parts if p.part not in ("开头", "结尾") or fits(p.text)),
+        )
 
     def format_date(self, day: date) -> str:
         if not self.date_format:

@@ -85,6 +85,8 @@ class HistoryHit:
     # how alike the two petitions are: the rarity-weighted share of words they have in common
     # (Dice over IDF mass, 0-1); 1 is the same petition, unrelated ones stay under ~0.1
     overlap: float = 0.0
+    # the rarity-weighted share of the query's words that the past petition has (0-1)
+    coverage: float = 0.0
 
 
 @dataclass
@@ -496,15 +498,17 @@ class HistoryIndex:
                     )
                 )
             for hit in hits:
-                hit.overlap = self._overlap(query_tokens, hit.tokens)
+                hit.overlap, hit.coverage = self._likeness(query_tokens, hit.tokens)
             return hits
 
-    def _overlap(self, query: list[str], other: list[str]) -> float:
+    def _likeness(self, query: list[str], other: list[str]) -> tuple[float, float]:
+        """(overlap, coverage) of two petitions' words, each word weighted by its rarity."""
         mine, theirs = set(query), set(other)
         idf = self._sparse.idf(mine | theirs)
         both = sum(idf[t] for t in mine & theirs)
-        total = sum(idf[t] for t in mine) + sum(idf[t] for t in theirs)
-        return 2 * both / total if total else 0.0
+        own = sum(idf[t] for t in mine)
+        total = own + sum(idf[t] for t in theirs)
+        return (2 * both / total if total else 0.0), (both / own if own else 0.0)
 
     def close(self) -> None:
         self._db.close()
