@@ -201,3 +201,29 @@ def test_a_formula_for_one_kind_of_petition_opens_only_that_kind(tmp_path):
     assert "感谢您的建议" not in [p["text"] for p in complaint.style]
     assert suggestion.draft.startswith("网友您好：感谢您的建议。")
     index.close()
+
+
+def test_a_short_retelling_of_a_long_past_petition_is_drafted_from_its_reply(tmp_path):
+    """The same workers write again, briefly: the earlier petition told it at length, so the two
+    share few words relative to its length, yet it holds nearly all of what the new one says."""
+    past = HistoryItem(
+        id="wage-1",
+        text=(
+            "工地干了半年工资一分没拿到。我们十几个人在高新区科创路云谷二期工地干木工，从去年六月干到十二月，"
+            "说好每天三百五十元，到现在一分钱没结。找项目部，项目部说钱早就拨给劳务公司了；找劳务公司，电话"
+            "一直打不通，办公室也锁了门。快过年了，家里老人孩子都等着这笔钱，请政府帮我们讨回血汗钱。"
+        ),
+        reply="您好！经核查，云谷二期项目总包单位已于1月15日代付拖欠的木工班组工资41.6万元，劳务公司已被立案查处。",
+        department="人社局",
+    )
+    index = HistoryIndex(tmp_path / "h")
+    index.add_history([past])
+    d = drafter(index).draft(
+        "科创路工地工资还没结",
+        "我们十几个人在高新区科创路云谷二期工地干木工，干了半年工资一分钱都没结，项目部说钱拨给劳务公司了，"
+        "劳务公司电话打不通。",
+        department="人社局",
+    )
+    assert d.sources[0].id == "wage-1" and d.draft.startswith("您好！经核查，云谷二期项目")
+    assert "【核实：1月15日】" in d.draft and "【核实：41.6万元】" in d.draft
+    index.close()

@@ -327,7 +327,7 @@
       case "routing_suggested":
         return (d.department || "无建议") + (d.confidence !== null && d.confidence !== undefined ? "（置信度 " + T.pct(d.confidence) + "）" : "") + (d.abstain ? "，需人工分派" : "");
       case "draft_suggested": {
-        const kind = { suggest: "有参考", out_of_scope: "不予受理模板" }[d.tier] || "需人工撰写";
+        const kind = { suggest: "有参考", out_of_scope: "不予受理模板", urgent: "紧急转办答复" }[d.tier] || "需人工撰写";
         const again = "department" in d ? "按" + (d.department || "未分派") + "重新生成，" : "";
         return again + kind + "，来源 " + (d.sources || 0) + " 条";
       }
