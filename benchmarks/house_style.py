@@ -147,10 +147,18 @@ def run(say: Callable[[str], None] = print) -> str:
         + "\n".join(rows)
         + "\n\nWhat was mined (the deployment-wide style; departments with at least 20 replies use their own):\n\n"
         + "\n".join(details)
-        + "\n\nThe second city's replies are made of its formulas plus the facts of each case, so there a "
-        "draft in the house's words gains most over the fixed skeleton; on the public board, a mix of many "
-        "offices, the mined formulas are close to the skeleton that was written from that board in the first "
-        "place. The fixed skeleton is shown only for comparison: the product no longer has it."
+        + "\n\nReading: on the public board, a mix of many offices, the mined formulas are close to the skeleton "
+        "that was written from that board in the first place (0.204 against 0.206); where a house differs, "
+        "mining is what makes the draft fit (the second city: 0.823 against 0.800; the sample's departments: "
+        "0.198 against 0.174). Drafts stay under the top past reply on two corpora, for reasons the table "
+        "shows: the sample was written one department at a time, so any past reply of the same department "
+        "shares much of a new one's wording while 44 of its 75 new petitions have no past case about the "
+        "same matter (a skeleton with 【slots】 is the honest draft there); the second city's replies are "
+        "templates, so the nearest past reply differs from the official one only in the case's facts, which "
+        "the draft marks 【核实：…】 for staff to check (the marks cost the difference). Targets: drafts ≥ top-1 "
+        "on every corpus (met on the public board only) and ≥ 0.25 on the public split (not met: 0.204). "
+        "Thresholds (formula share 0.2, close match 0.4, history coverage 0.1) were chosen on the "
+        "development rows only; the other rows were measured once they were set."
     )
 
 

@@ -227,3 +227,18 @@ def test_a_short_retelling_of_a_long_past_petition_is_drafted_from_its_reply(tmp
     assert d.sources[0].id == "wage-1" and d.draft.startswith("您好！经核查，云谷二期项目")
     assert "【核实：1月15日】" in d.draft and "【核实：41.6万元】" in d.draft
     index.close()
+
+
+def test_an_import_changes_the_style_at_once_single_replies_wait_for_the_next_mining(tmp_path):
+    index = HistoryIndex(tmp_path / "h")
+    book = StyleBook(index)  # the shipped interval: ten minutes
+    assert book.style_for("江北水务集团").scope == "neutral"
+    index.add_history(WATER)  # an import: shows at once
+    assert book.style_for("江北水务集团").opening == ("关于您的问题我司回复如下：",)
+    index.add_history(
+        [HistoryItem(id="one-more", text="停水", reply="网友您好！已恢复供水。", department="江北水务集团")]
+    )
+    assert book._cache["江北水务集团"][0] == len(WATER)  # not mined again for one reply
+    book.style_for("江北水务集团")
+    assert book._cache["江北水务集团"][0] == len(WATER)
+    index.close()
