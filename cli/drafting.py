@@ -1,7 +1,8 @@
 """`triage index`, `triage answers import|list`, `triage draft`: the drafting side from the shell.
 
-`index` and `answers import` write into the same store the server reads
-(`<TRIAGE_MODELS_DIR>/retrieval/`); a running server picks the changes up at its next start.
+`index` and `answers import` write into the case store (`TRIAGE_DATABASE_URL`), one transaction
+per file; every server's history index and library catch up from it within
+`TRIAGE_MODEL_CHECK_SECONDS`, and this host's index at once.
 """
 
 from __future__ import annotations
@@ -11,13 +12,16 @@ import hashlib
 import json
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
-from cli.common import print_json, progress, settings, table_in_force, write_csv
+from cli.common import print_json, progress, settings, store, table_in_force, write_csv
 from triage.csvio import DataError, numbered, parse_columns, read_csv, require_columns
 from triage.drafting import Drafter, EmptyPetition, open_drafter_from_settings
 from triage.retrieval.history import HistoryItem
+from triage.retrieval.sparse import retrieval_tokens
 from triage.routing.names import DepartmentNames, load_department_map
 from triage.routing.table import RoutingTable, RoutingTableError, load_table
+from triage.store.history_imports import BatchReport
 from triage.text import MAX_TEXT_CHARS, petition_text
 
 DRAFT_COLUMNS = ["draft", "tier", "sources", "style"]
@@ -75,7 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def open_drafter() -> Drafter:
-    setup = open_drafter_from_settings(settings())
+    setup = open_drafter_from_settings(settings(), store())
     if setup.encoder_error:
         print(f"warning: {setup.encoder_error}; using BM25 only", file=sys.stderr)
     return setup.drafter
@@ -177,8 +181,7 @@ def run_index(args: argparse.Namespace) -> int:
         print_json({"dry_run": True, "rows": len(items), **counts, **extra})
         return 0
     drafter = open_drafter()
-    report = drafter.history.add_history(progress(items, total=len(items), desc="index"), defer_merge=True)
-    drafter.history.compact()
+    report = import_history(drafter, items, source=Path(args.history).name)
     print_json(
         {
             "indexed": report.added,
@@ -189,6 +192,20 @@ def run_index(args: argparse.Namespace) -> int:
         }
     )
     return 0
+
+
+def import_history(drafter: Drafter, items: list[HistoryItem], source: str) -> BatchReport:
+    """Tokenise the items (the slow part, with a progress bar), store them as one batch, then
+    bring this host's index up to date; other hosts catch up on their own."""
+    from cli.models import cli_actor
+    from triage.store.history_imports import import_batch
+
+    for item in progress(items, total=len(items), desc="index"):
+        item.tokens = retrieval_tokens(item.text)
+    with store().session(write=True) as session:
+        report = import_batch(session, items, source, actor=cli_actor())
+    drafter.import_feed.catch_up()
+    return report
 
 
 def run_answers_import(args: argparse.Namespace) -> int:
@@ -274,6 +291,7 @@ def bootstrap_drafting() -> dict:
     from datasets import SAMPLE_DIR, load_sample
 
     drafter = open_drafter()
+    drafter.import_feed.catch_up()  # another host may have stored the sample already
     out: dict = {}
     if len(drafter.history) == 0:
         items = [
@@ -287,8 +305,7 @@ def bootstrap_drafting() -> dict:
             for r in load_sample()
             if r.get("reply", "").strip()
         ]
-        out["history_indexed"] = drafter.history.add_history(items).added
-        drafter.history.compact()
+        out["history_indexed"] = import_history(drafter, items, source="bootstrap sample").added
     answers_csv = SAMPLE_DIR / "answers.csv"
     if len(drafter.answers) == 0 and answers_csv.is_file():
         report = drafter.answers.import_csv(

@@ -22,14 +22,16 @@ from importlib import resources
 from pathlib import Path
 
 import yaml
+from sqlalchemy.exc import SQLAlchemyError
 
 from triage.answers import SLOT, AnswerHit, AnswerLibrary
 from triage.house_style import TRAILING_DATE, HouseStyle, StyleBook, ends_sentence
 from triage.retrieval.encoders import EncoderError, build_encoder
 from triage.retrieval.history import HistoryHit, HistoryIndex
+from triage.retrieval.import_feed import ImportFeed, import_local_history
 from triage.retrieval.sparse import retrieval_tokens
 from triage.retrieval.store_feed import HistoryFeed
-from triage.store.engine import Store
+from triage.store.engine import Store, StoreUnavailable
 from triage.text import MAX_TEXT_CHARS, normalize, petition_text
 
 log = logging.getLogger(__name__)
@@ -267,6 +269,8 @@ class Drafter:
         self.encoder_error: str | None = None  # set when a configured embedding model failed to load
         # with a case store: keeps the history caught up with replies sent by other processes
         self.history_feed: HistoryFeed | None = None
+        # … and with the imports (`triage index`) stored by any host
+        self.import_feed: ImportFeed | None = None
         self.styles = StyleBook(history)
 
     # --- the public call -----------------------------------------------------------------
@@ -288,6 +292,8 @@ class Drafter:
             raise EmptyPetition("title and body are both empty: nothing to draft a reply to")
         if self.history_feed is not None:
             self.history_feed.maybe_catch_up()
+        if self.import_feed is not None:
+            self.import_feed.maybe_catch_up()
         if len(text) > 2 * MAX_TEXT_CHARS + 1:
             raise ValueError(f"petition has {len(text)} characters; the limit is {MAX_TEXT_CHARS} per field")
         department = department or None
@@ -574,6 +580,11 @@ def open_drafter(
     drafter.encoder_error = error
     if store is not None:
         drafter.history_feed = HistoryFeed(store, history, check_seconds=check_seconds)
+        drafter.import_feed = ImportFeed(store, history, check_seconds=check_seconds)
+        try:
+            import_local_history(drafter.import_feed)
+        except (StoreUnavailable, SQLAlchemyError) as exc:
+            log.warning("this host's history folder not imported into the store yet: %s", exc)
     return DrafterSetup(drafter=drafter, encoder_error=error)
 
 

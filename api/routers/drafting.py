@@ -28,6 +28,8 @@ def build_drafter(settings: Settings, store=None) -> Drafter:  # store: triage.s
         drafter.history.check_seconds = settings.model_check_seconds
     if drafter.history_feed is not None:
         drafter.history_feed.catch_up()  # at start, not on a citizen's first draft (a lost folder: all)
+    if drafter.import_feed is not None:
+        drafter.import_feed.catch_up()
     return drafter
 
 

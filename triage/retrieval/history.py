@@ -401,15 +401,33 @@ class HistoryIndex:
             manifest["encoder"] = self.encoder.name
         atomic_write_json(self.manifest_path, manifest)
 
-    def compact(self) -> None:
-        """Merge the delta into the main segment now (after a bulk import)."""
+    def compact(self, only_if_large: bool = False) -> None:
+        """Merge the delta into the main segment now (after a bulk import); with `only_if_large`,
+        only when the delta has outgrown its bound (a few cases stay in the delta: merging a
+        million-case main for them would take minutes)."""
         with self._lock, self._file_lock(exclusive=True):
             self._catch_up()
-            if len(self._sparse) > self._sparse.main_size:
+            wanted = (
+                self._sparse.needs_merge() if only_if_large else len(self._sparse) > self._sparse.main_size
+            )
+            if wanted:
                 self._merge()
             self._remember_stamps()
 
     # --- searching -----------------------------------------------------------------------
+
+    def stored_items(self, exclude_prefix: str | None = None) -> list[HistoryItem]:
+        """Every case held, with its tokens, in insertion order (optionally without ids that start
+        with `exclude_prefix`): what an older installation had imported, for the store."""
+        with self._lock:
+            rows = self._db.execute("SELECT id, department, day, text, reply, tokens FROM cases ORDER BY pos")
+            return [
+                HistoryItem(
+                    id=i, text=t, reply=r, department=d, date=day, tokens=tok.split(" ") if tok else []
+                )
+                for i, d, day, t, r, tok in rows.fetchall()
+                if not (exclude_prefix and i.startswith(exclude_prefix))
+            ]
 
     def recent_replies(self, department: str | None, limit: int) -> list[str]:
         """The newest `limit` replies (of one department, or of all): what a house style is mined from."""

@@ -33,10 +33,9 @@ OVERLAP = timedelta(minutes=10)
 PAGE = 5000
 
 
-class StoreFeed(ABC):
-    """Subclasses say which rows to read (`fetch`), their time (`stamp`) and how to apply them."""
-
-    name = "cache"
+class CatchUp(ABC):
+    """A local cache of what the store holds, remembered in `state_path` for this store
+    (`identity`); it looks for news at most every `check_seconds`."""
 
     def __init__(self, store: Store, state_path: Path, check_seconds: float = 1.0) -> None:
         self.store = store
@@ -47,15 +46,8 @@ class StoreFeed(ABC):
         self._lock = threading.Lock()
 
     @abstractmethod
-    def fetch(self, session: Session, since: datetime | None, limit: int) -> Sequence[Any]:
-        """Rows stamped at or after `since` (all when None), oldest first, at most `limit`."""
-
-    @abstractmethod
-    def stamp(self, row: Any) -> datetime: ...
-
-    @abstractmethod
-    def apply(self, rows: Sequence[Any]) -> int:
-        """Put the rows into the cache (skipping those it holds); how many were new."""
+    def catch_up(self) -> int:
+        """Apply what the cache lacks; how many rows were new."""
 
     def maybe_catch_up(self) -> int:
         """`catch_up` at most every `check_seconds`; a look already under way is not waited for."""
@@ -68,6 +60,23 @@ class StoreFeed(ABC):
             return self.catch_up()
         finally:
             self._lock.release()
+
+
+class StoreFeed(CatchUp):
+    """Subclasses say which rows to read (`fetch`), their time (`stamp`) and how to apply them."""
+
+    name = "cache"
+
+    @abstractmethod
+    def fetch(self, session: Session, since: datetime | None, limit: int) -> Sequence[Any]:
+        """Rows stamped at or after `since` (all when None), oldest first, at most `limit`."""
+
+    @abstractmethod
+    def stamp(self, row: Any) -> datetime: ...
+
+    @abstractmethod
+    def apply(self, rows: Sequence[Any]) -> int:
+        """Put the rows into the cache (skipping those it holds); how many were new."""
 
     def read_through(self) -> datetime | None:
         try:

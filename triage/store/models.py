@@ -305,6 +305,36 @@ class ModelPointer(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class HistoryBatch(Base):
+    """One import of answered petitions (`triage index`, the sample at bootstrap, an older
+    installation's history file): committed whole, so a host that has applied a batch has all of
+    it, and a host that has not finds it by its id, however late it committed."""
+
+    __tablename__ = "history_batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(255))  # the file's name, "bootstrap sample", "upgrade"
+    actor: Mapped[str | None] = mapped_column(String(128))
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ImportedCase(Base):
+    """An answered petition imported as drafting history; `tokens` are its retrieval words, computed
+    once at import so that no host tokenises a large import again."""
+
+    __tablename__ = "history_imports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("history_batches.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[str] = mapped_column(String(255), unique=True)
+    department: Mapped[str] = mapped_column(String(255), default="")
+    day: Mapped[str] = mapped_column(String(32), default="")
+    text: Mapped[str] = mapped_column(Text)
+    reply: Mapped[str] = mapped_column(Text)
+    tokens: Mapped[str] = mapped_column(Text, default="")
+
+
 class Supplement(Base):
     """A citizen's 补充 to an open case, as the platform relayed it."""
 
