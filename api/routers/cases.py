@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import object_session
 
 from api.auth import actor
+from api.case_schemas import CaseDetail, QueuePage, ReplyResult
 from api.departments import checked_department
 from api.feedback import learn_from_reply
 from api.intake_duplicates import find_possible_duplicate, index_case
@@ -384,7 +385,11 @@ def create(payload: CaseIn, request: Request, response: Response) -> dict[str, A
     return view
 
 
-@router.get("/cases", summary="The queue: overdue first, then by deadline; filtered and paginated")
+@router.get(
+    "/cases",
+    summary="The queue: overdue first, then by deadline; filtered and paginated",
+    response_model=QueuePage,
+)
 def queue(
     request: Request,
     status_: Annotated[
@@ -418,6 +423,7 @@ def queue(
 @router.get(
     "/cases/{case_id}",
     summary="One case: petition, routing with reasons, draft and sources, QC, deadline, history",
+    response_model=CaseDetail,
 )
 def read(case_id: RowId, request: Request) -> dict[str, Any]:
     with request.app.state.store.session() as s:
@@ -425,7 +431,9 @@ def read(case_id: RowId, request: Request) -> dict[str, Any]:
 
 
 @router.post(
-    "/cases/{case_id}/routing", summary="Accept the suggested department or override it with a reason"
+    "/cases/{case_id}/routing",
+    summary="Accept the suggested department or override it with a reason",
+    response_model=CaseDetail,
 )
 def route(case_id: RowId, payload: RoutingIn, request: Request) -> dict[str, Any]:
     department = payload.department
@@ -491,7 +499,9 @@ def _quality(request: Request, case: Case, text: str) -> tuple[dict[str, Any] | 
 
 
 @router.post(
-    "/cases/{case_id}/reply", summary="Save a draft, or send the final reply after the quality check"
+    "/cases/{case_id}/reply",
+    summary="Save a draft, or send the final reply after the quality check",
+    response_model=ReplyResult,
 )
 def reply(case_id: RowId, payload: ReplyIn, request: Request) -> dict[str, Any]:
     if not payload.text.strip():
@@ -568,7 +578,9 @@ def reply(case_id: RowId, payload: ReplyIn, request: Request) -> dict[str, Any]:
 
 
 @router.post(
-    "/cases/{case_id}/return", summary="退单: the department says the case is not theirs (a hard negative)"
+    "/cases/{case_id}/return",
+    summary="退单: the department says the case is not theirs (a hard negative)",
+    response_model=CaseDetail,
 )
 def give_back(case_id: RowId, payload: ReturnIn, request: Request) -> dict[str, Any]:
     returning = checked_department(request.app.state, payload.department, "department")
@@ -591,6 +603,7 @@ def give_back(case_id: RowId, payload: ReturnIn, request: Request) -> dict[str, 
 @router.post(
     "/cases/{case_id}/merge",
     summary="并单: merge a repeated petition into the case whose reply will answer it",
+    response_model=CaseDetail,
     responses={
         409: {"description": "A closed or already merged case, or a main case that is closed or merged"}
     },
@@ -612,6 +625,7 @@ def merge(case_id: RowId, payload: MergeIn, request: Request) -> dict[str, Any]:
 @router.post(
     "/cases/{case_id}/unmerge",
     summary="Undo a merge (并单) while the main case is still open",
+    response_model=CaseDetail,
     responses={409: {"description": "The case is not merged, or was answered with its main case"}},
 )
 def unmerge(case_id: RowId, request: Request, payload: UnmergeIn | None = None) -> dict[str, Any]:
