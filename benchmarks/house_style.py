@@ -7,7 +7,8 @@ character ROUGE-L F1 against the official reply, beside the top past reply (the 
 retrieval: the same department filter) and the previous fixed skeleton (one board's formulas
 written into every draft). Drafts are dated the day the official reply was sent.
 
-The mining thresholds were chosen on the public development split only (the last 300 history
+The history is imported as `triage index` imports it: past replies the quality check flags as vague
+are left out. The mining thresholds were chosen on the public development split only (the last 300 history
 rows drafted from the earlier ones); the other rows are reported, not tuned on.
 
     python -m benchmarks.house_style            # writes its section of docs/benchmarks.md
@@ -26,6 +27,7 @@ from benchmarks.drafting import day_of
 from triage.drafting import Drafter
 from triage.house_style import HouseStyle, StylePart
 from triage.retrieval.history import HistoryIndex, HistoryItem
+from triage.retrieval.learnable import substantive
 from triage.text import petition_text
 from triage.textsim import rouge_l
 
@@ -86,7 +88,7 @@ def corpora() -> list[tuple[str, str, list[dict], list[dict]]]:
 def evaluate(history: list[dict], queries: list[dict]) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         index = HistoryIndex(Path(tmp) / "h")
-        index.add_history(
+        items = [
             HistoryItem(
                 id=r["id"],
                 text=petition_text(r["title"], r["body"]),
@@ -95,7 +97,9 @@ def evaluate(history: list[dict], queries: list[dict]) -> dict:
                 date=r.get("created_at") or "",
             )
             for r in history
-        )
+        ]
+        kept, vague = substantive(items)  # as `triage index` imports them
+        index.add_history(kept)
         shipped = Drafter(None, index)
         fixed = Drafter(None, index)
         fixed.styles = _Fixed()
@@ -120,6 +124,7 @@ def evaluate(history: list[dict], queries: list[dict]) -> dict:
         mined = shipped.styles.style_for(None)
         index.close()
     return {
+        "vague": vague,
         **{k: statistics.mean(v) for k, v in scores.items()},
         "tiers": dict(tiers),
         "scopes": dict(styles),
@@ -138,7 +143,8 @@ def run(say: Callable[[str], None] = print) -> str:
         )
         parts = "; ".join(f"{p} “{t}” {c}/{n}" for p, t, c, n in r["deployment_parts"]) or "none"
         details.append(
-            f"- {name}: tiers {r['tiers']}; style scope used {r['scopes']}; deployment-wide parts: {parts}"
+            f"- {name}: {r['vague']} vague past replies left out as `triage index` does; tiers {r['tiers']}; "
+            f"style scope used {r['scopes']}; deployment-wide parts: {parts}"
         )
     return (
         "Character ROUGE-L F1 against the official replies (mean over the query rows).\n\n"

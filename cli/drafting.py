@@ -18,6 +18,7 @@ from cli.common import print_json, progress, settings, store, table_in_force, wr
 from triage.csvio import DataError, numbered, parse_columns, read_csv, require_columns
 from triage.drafting import Drafter, EmptyPetition, open_drafter_from_settings
 from triage.retrieval.history import HistoryItem
+from triage.retrieval.learnable import substantive
 from triage.retrieval.sparse import retrieval_tokens
 from triage.routing.names import DepartmentNames, load_department_map
 from triage.routing.table import RoutingTable, RoutingTableError, load_table
@@ -174,6 +175,7 @@ def run_index(args: argparse.Namespace) -> int:
     items = list(
         history_items(args.history, args, counts, names)
     )  # read fully first: a bad file adds nothing
+    items, counts["skipped_vague_reply"] = substantive(items)
     extra = {"departments": names.report.to_dict()} if names is not None else {}
     if names is not None:
         print_name_report(names)
@@ -305,6 +307,7 @@ def bootstrap_drafting() -> dict:
             for r in load_sample()
             if r.get("reply", "").strip()
         ]
+        items, _ = substantive(items)
         out["history_indexed"] = import_history(drafter, items, source="bootstrap sample").added
     answers_csv = SAMPLE_DIR / "answers.csv"
     if len(drafter.answers) == 0 and answers_csv.is_file():

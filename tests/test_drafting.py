@@ -234,6 +234,7 @@ def test_cli_index_skips_rows_without_reply(cli_env, capsys):
         "duplicates": 0,
         "skipped_no_reply": 1,
         "skipped_no_text": 1,
+        "skipped_vague_reply": 0,
         "history_size": 5,
         "departments": {  # every name is already a routing-table department
             "rows_mapped": 0,

@@ -158,3 +158,19 @@ def test_imported_rows_carry_their_tokens(db_settings, tmp_path, monkeypatch):
         assert row.tokens.split(" ") == retrieval_tokens(row.text)
     finally:
         store.dispose()
+
+
+def test_a_vague_past_reply_is_never_imported_as_a_source(db_settings, tmp_path, monkeypatch, capsys):
+    """“已转相关部门” closed a case once; it must not be shown to staff as the answer to copy."""
+    vague = (
+        "jb-103",
+        "楼道灯不亮",
+        "江北新村3栋楼道灯不亮一个月了",
+        "您好！您的留言已收悉，已转相关部门处理。",
+        "住建局",
+    )
+    path = write_history(tmp_path / "h.csv", [*ROWS, vague])
+    assert index_on(monkeypatch, tmp_path / "m", db_settings.database_url, path) == 0
+    out = capsys.readouterr().out
+    assert '"indexed": 2' in out and '"skipped_vague_reply": 1' in out
+    assert store_counts(db_settings.database_url) == (1, 2)
