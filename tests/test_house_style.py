@@ -142,6 +142,8 @@ def test_a_close_past_case_is_the_start_with_its_facts_marked_for_staff(history)
     assert d.draft.endswith("\n2026-12-06") and "2025-" not in d.draft
     assert "【核实：9618001】" in d.draft
     assert set(d.missing) == {"核实：东城家园", "核实：3月12日", "核实：9618001"}
+    # its wording is that reply's own: of the house style only the date format is claimed
+    assert [p["part"] for p in d.style] == ["日期"]
 
 
 def test_a_loosely_related_past_case_only_informs_the_skeleton(history):

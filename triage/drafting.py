@@ -333,18 +333,20 @@ class Drafter:
         )
         query_tokens = set(tokens)
         relevant = [h for h in history if self._relevant(h, query_tokens)]
+        used = style.parts
         if fitting:
             result = self._from_manual(fitting[0], shown, relevant, values, style)
         else:
             if relevant and self._close(relevant[0], query_tokens):
                 result = self._from_close_match(relevant, values, style, text, query_tokens)
+                used = tuple(p for p in style.parts if p.part == "日期")  # the rest is that reply's own
             elif relevant:
                 result = self._from_history(relevant, values, style)
             else:
                 result = self._escalate(values, style)
             # none fits well enough to be the body, yet the library's near misses help staff
             result.sources += [self._manual_source(h) for h in shown]
-        result.style = [p.to_dict() for p in style.parts]
+        result.style = [p.to_dict() for p in used]
         return result
 
     # --- relevance -----------------------------------------------------------------------
