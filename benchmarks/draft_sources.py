@@ -16,20 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.drafting import CachedEncoder, gov_qa_library, gov_qa_questions
-
-
-def mrr_at_10(rankings: list[list[int]], gold: list[int]) -> tuple[float, float, float]:
-    r1 = r5 = mrr = 0.0
-    for ranking, g in zip(rankings, gold, strict=True):
-        ranking = ranking[:10]
-        if g in ranking:
-            rank = ranking.index(g) + 1
-            r1 += rank == 1
-            r5 += rank <= 5
-            mrr += 1 / rank
-    n = len(gold)
-    return r1 / n, r5 / n, mrr / n
+from benchmarks.drafting import CachedEncoder, gov_qa_library, gov_qa_questions, mrr_at_10
 
 
 def run(limit: int | None = None) -> tuple[str, dict]:

@@ -206,6 +206,20 @@ def table(header, rows):
     return t(header, rows)
 
 
+def mrr_at_10(rankings: list[list[int]], gold: list[int]) -> tuple[float, float, float]:
+    """recall@1, recall@5 and MRR@10 of the right answer's position in each ranking."""
+    r1 = r5 = mrr = 0.0
+    for ranking, g in zip(rankings, gold, strict=True):
+        ranking = ranking[:10]
+        if g in ranking:
+            rank = ranking.index(g) + 1
+            r1 += rank == 1
+            r5 += rank <= 5
+            mrr += 1 / rank
+    n = len(gold)
+    return r1 / n, r5 / n, mrr / n
+
+
 def gov_qa_questions(limit: int | None) -> tuple[list[str], list[tuple[str, int]]]:
     """gov_qa's de-duplicated answers and its (question, position of the right answer) pairs."""
     from datasets import load_gov_qa
@@ -268,16 +282,7 @@ def bench_faq(limit: int | None) -> tuple[str, dict]:
     sparse_bi.build([bigrams(a) for a in answers])
 
     def metrics(rankings):
-        r1 = r5 = mrr = 0.0
-        for ranking, (_, gold) in zip(rankings, queries, strict=True):
-            ranking = list(ranking)[:10]
-            if gold in ranking:
-                rank = ranking.index(gold) + 1
-                r1 += rank == 1
-                r5 += rank <= 5
-                mrr += 1 / rank
-        n = len(queries)
-        return r1 / n, r5 / n, mrr / n
+        return mrr_at_10([list(r) for r in rankings], [gold for _, gold in queries])
 
     word_scores = [sparse.scores(retrieval_tokens(q)) for q, _ in queries]
     bigram_scores = [sparse_bi.scores(bigrams(q)) for q, _ in queries]
