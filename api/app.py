@@ -19,6 +19,7 @@ from api.routers import topics as topic_routes
 from api.store_setup import setup_store
 from training.model_store import open_registry
 from triage import __version__
+from triage.service import TriageService
 from triage.settings import Settings, get_settings
 
 
@@ -43,6 +44,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin.router)
     routing.install(app, settings)  # app.state.routing + request-type model + /admin/routing
     drafting_routes.install(app, settings)  # app.state.drafter + /draft, /answers
+    app.state.service = TriageService(  # the workflows the routers share with the CLI
+        app.state.live_model,
+        request_types=app.state.request_type_model,
+        routing=app.state.routing,
+        drafter=app.state.drafter,
+    )
     topic_routes.install(app, settings)  # app.state.duplicates/.topics + /topics, /duplicates/check
     quality_routes.install(app, settings)  # app.state.quality_checker + /check, /check/batch
     docs.install(app)  # /docs and /redoc from local files; the bearer scheme in the OpenAPI

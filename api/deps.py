@@ -1,4 +1,4 @@
-"""Dependencies shared by routers: settings, the model registry and the live model."""
+"""Dependencies shared by routers: settings, the model registry, the live model and the service."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from fastapi import HTTPException, Request, status
 
 from api.live_model import LiveModel, LoadedModel, NoLiveModel
 from training.bundles import ModelRegistry
+from triage.service import TriageService
 from triage.settings import Settings
 
 
@@ -26,3 +27,8 @@ def get_loaded_model(request: Request) -> LoadedModel:
         return request.app.state.live_model.get()
     except NoLiveModel as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
+
+
+def get_service(request: Request) -> TriageService:
+    """The app's workflows (triage/service.py): the same object the CLI builds for itself."""
+    return request.app.state.service

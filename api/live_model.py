@@ -12,23 +12,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
 
 from api import heap
 from training.bundles import ModelRegistry
 from triage.classifier import PetitionClassifier
+from triage.loaded_model import LoadedModel, NoLiveModel
+
+__all__ = ["LiveModel", "LoadedModel", "NoLiveModel"]
 
 log = logging.getLogger("triage.model")
-
-
-@dataclass(frozen=True)
-class LoadedModel:
-    version: str
-    model: PetitionClassifier
-
-
-class NoLiveModel(RuntimeError):
-    pass
 
 
 class LiveModel:

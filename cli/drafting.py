@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from cli.common import print_json, progress, settings, store, table_in_force, write_csv
+from cli.common import live_routing, print_json, progress, settings, store, table_in_force, write_csv
 from triage.csvio import DataError, numbered, parse_columns, read_csv, require_columns
 from triage.drafting import Drafter, EmptyPetition, open_drafter_from_settings
 from triage.retrieval.history import HistoryItem
@@ -22,6 +22,7 @@ from triage.retrieval.learnable import substantive
 from triage.retrieval.sparse import retrieval_tokens
 from triage.routing.names import DepartmentNames, load_department_map
 from triage.routing.table import RoutingTable, RoutingTableError, load_table
+from triage.service import PetitionInput, TriageService
 from triage.store.history_imports import BatchReport
 from triage.text import MAX_TEXT_CHARS, petition_text
 
@@ -84,6 +85,13 @@ def open_drafter() -> Drafter:
     if setup.encoder_error:
         print(f"warning: {setup.encoder_error}; using BM25 only", file=sys.stderr)
     return setup.drafter
+
+
+def drafting_service() -> TriageService:
+    """The draft workflow as the service runs it: the store's routing table in force reads each
+    petition first (an emergency's draft reports the transfer, an out-of-scope matter gets the
+    table's template), then the drafter."""
+    return TriageService(None, routing=live_routing(), drafter=open_drafter())
 
 
 def _title_body(row: dict[str, str], columns: list[str]) -> tuple[str, str]:
@@ -244,7 +252,7 @@ def run_draft(args: argparse.Namespace) -> int:
             raise CommandError("--text is empty: nothing to draft a reply to")
         if len(args.text) > MAX_TEXT_CHARS:
             raise CommandError(f"--text has {len(args.text)} characters; the limit is {MAX_TEXT_CHARS}")
-        draft = open_drafter().draft("", args.text, department=args.department)
+        draft = drafting_service().draft(PetitionInput("", args.text), department=args.department)
         print_json(draft.to_dict())
         return 0
     if not args.output:
@@ -263,12 +271,12 @@ def run_draft(args: argparse.Namespace) -> int:
             )
         department = (row.get(args.department_col) or "").strip() if args.department_col else ""
         petitions.append((title, body, department or None))
-    drafter = open_drafter()
+    service = drafting_service()
 
     def annotated():
         for row, (title, body, department) in zip(rows, petitions, strict=True):
             try:
-                draft = drafter.draft(title, body, department=department)
+                draft = service.draft(PetitionInput(title, body), department=department)
             except EmptyPetition:  # pragma: no cover - rejected above
                 continue
             yield {

@@ -24,9 +24,11 @@ from triage.csvio import (
     read_csv,
     require_columns,
 )
-from triage.routing import ReceivedAtError, RoutingEngine, RoutingTableError
+from triage.loaded_model import FixedModel
+from triage.routing import RoutingEngine, RoutingTableError
 from triage.routing.cohandling import cohandling_curve, fit_min_probability
 from triage.routing.live import LiveRoutingEngine
+from triage.service import PetitionError, PetitionInput, TriageService
 
 OUTPUT_COLUMNS = [
     "label",
@@ -104,33 +106,31 @@ def run(args: argparse.Namespace) -> int:
     version, model = load_model(args.version)
     rt_model = load_live_request_type(registry("request_type"))
 
+    service = TriageService(
+        FixedModel(version, model),
+        request_types=FixedModel(*rt_model) if rt_model else None,
+        routing=engine,
+    )
     title_col, body_col = ([*columns, None])[:2] if len(columns) <= 2 else (None, None)
+    petitions = [
+        PetitionInput(
+            row.get(title_col, "") if title_col else "",
+            row.get(body_col, "") if body_col else text,
+            received_at=(row.get(received_col) or "").strip() or None if received_col else None,
+            request_type=(row.get(type_col) or "").strip() or None if type_col else None,
+            text=text,
+        )
+        for row, text in zip(rows, texts, strict=True)
+    ]
     routed = []
     for start in range(0, len(rows), CHUNK):
-        batch = texts[start : start + CHUNK]
-        predictions = model.predict_top_k(batch, k=3, n_reasons=0)
-        types = rt_model[1].predict_top_k(batch, k=1, n_reasons=0) if rt_model else [None] * len(batch)
-        for offset, (prediction, rtype) in enumerate(zip(predictions, types, strict=True)):
-            index = start + offset
-            row, number = rows[index], index + 2
-            title = row.get(title_col, "") if title_col else ""
-            body = row.get(body_col, "") if body_col else texts[index]
-            given = (row.get(type_col) or "").strip() if type_col else None
-            received = (row.get(received_col) or "").strip() if received_col else ""
-            try:
-                routing = engine.route(
-                    title,
-                    body,
-                    prediction,
-                    received_at=received or None,
-                    request_type=given or None,
-                    request_type_prediction=rtype,
-                )
-            except ReceivedAtError as exc:
-                raise DataError(args.input, str(exc), row=number, column=received_col) from None
-            except ValueError as exc:
-                raise DataError(args.input, str(exc), row=number, column=type_col) from None
-            data = routing.to_dict()
+        try:
+            _, items = service.classify(petitions[start : start + CHUNK], k=3, reasons=False)
+        except PetitionError as exc:
+            column = received_col if exc.field == "received_at" else type_col
+            raise DataError(args.input, exc.message, row=start + exc.index + 2, column=column) from None
+        for row, item in zip(rows[start : start + CHUNK], items, strict=True):
+            data = item.routing.to_dict()  # type: ignore[union-attr] # the engine is always given here
             routed.append({**row, **{column: _cell(column, data[column]) for column in OUTPUT_COLUMNS}})
     out_header = header + [c for c in OUTPUT_COLUMNS if c not in header]
     write_csv(args.output, out_header, progress(routed, total=len(routed), desc="route"))

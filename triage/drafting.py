@@ -109,7 +109,7 @@ class Source:
 @dataclass
 class Draft:
     draft: str
-    tier: str  # "suggest" | "escalate"
+    tier: str  # "suggest" | "escalate" | "urgent" | "out_of_scope"
     sources: list[Source] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     auto_reply: bool = False
@@ -118,9 +118,11 @@ class Draft:
     optional: list[dict[str, str]] = field(default_factory=list)
     # where the fixed sentences came from (triage.house_style.StylePart.to_dict each)
     style: list[dict] = field(default_factory=list)
+    # tier "out_of_scope": why the hotline must not accept the matter (the template says where to go)
+    out_of_scope: str | None = None
 
     def to_dict(self) -> dict:
-        return {
+        data = {
             "draft": self.draft,
             "tier": self.tier,
             "sources": [s.to_dict() for s in self.sources],
@@ -128,6 +130,9 @@ class Draft:
             "optional": [dict(o) for o in self.optional],
             "style": [dict(p) for p in self.style],
         }
+        if self.out_of_scope is not None:
+            data["out_of_scope"] = self.out_of_scope
+        return data
 
 
 @lru_cache(maxsize=1)

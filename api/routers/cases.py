@@ -23,14 +23,12 @@ from api.case_schemas import CaseDetail, QueuePage, ReplyResult
 from api.departments import checked_department
 from api.feedback import learn_from_reply
 from api.intake_duplicates import find_possible_duplicate, index_case
-from api.live_model import NoLiveModel
 from api.platform_schemas import MAX_ATTACHMENTS, AttachmentIn, CaseCreated, ContactIn
 from api.routers.platform import enqueue_closed, wake_sender
-from api.routers.routing import request_type_prediction
 from api.validation import RowId, StoredText, petition_or_error
 from triage.quality.reasons import reason_problem
+from triage.service import Findings, PetitionError, PetitionInput
 from triage.store.clock import iso, now, parse_time
-from triage.store.intake import suggest, suggested_draft
 from triage.store.models import CLOSED, OPEN_STATUSES, Case
 from triage.store.platform import supplement_view
 from triage.store.repository import (
@@ -319,41 +317,17 @@ def create(payload: CaseIn, request: Request, response: Response) -> dict[str, A
             response.status_code = status.HTTP_200_OK
             return _existing_view(get_case(s, existing.id, full=True), payload)
     received = parse_time(payload.received_at) if payload.received_at else now()
-    prediction, version = None, None
-    try:
-        loaded = request.app.state.live_model.get()
-        prediction, version = loaded.model.predict_top_k([text], k=3)[0], loaded.version
-    except NoLiveModel as exc:
-        log.warning("no live model: case %s goes to the manual queue (%s)", payload.external_id, exc)
     state = request.app.state
+    petition = PetitionInput(title, body, request_type=payload.request_type, text=text)
     try:
-        suggestion = suggest(
-            title=title,
-            body=body,
-            received_at=received,
-            request_type=payload.request_type,
-            prediction=prediction,
-            model_version=version,
-            routing=getattr(state, "routing", None),
-            request_type_prediction=request_type_prediction(request, [text])[0]
-            if payload.request_type is None
-            else None,
-        )
-    except ValueError as exc:
-        field = "received_at" if "received" in type(exc).__name__.lower() else "request_type"
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{field}: {exc}") from None
+        suggestion = state.service.suggest(petition, received)
+    except PetitionError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{exc.field}: {exc.message}") from None
     duplicate = find_possible_duplicate(state, text, received)
     if duplicate is not None:
         suggestion.details["possible_duplicate"] = duplicate
-    draft = suggested_draft(
-        getattr(state, "drafter", None),
-        title,
-        body,
-        suggestion.department,
-        suggestion.request_type,
-        suggestion.details.get("out_of_scope"),
-        suggestion.details.get("urgent"),
-    )
+    findings = Findings(suggestion.details.get("urgent"), suggestion.details.get("out_of_scope"))
+    draft = state.service.case_draft(petition, suggestion.department, suggestion.request_type, findings)
     try:
         with store.session(write=True) as s:
             case = store_case(
@@ -467,14 +441,9 @@ def _redraft_for(request: Request, case_id: int, department: str | None) -> Draf
             return None
         title, body, request_type = case.title, case.body, case.request_type
         view = _routing_view(case)
-    return suggested_draft(
-        getattr(request.app.state, "drafter", None),
-        title,
-        body,
-        department,
-        request_type,
-        view["out_of_scope"],
-        view["urgent"],
+    findings = Findings(view["urgent"], view["out_of_scope"])
+    return request.app.state.service.case_draft(
+        PetitionInput(title, body), department, request_type, findings
     )
 
 

@@ -7,11 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
-from api.deps import get_loaded_model
-from api.live_model import LoadedModel
-from api.routers.routing import request_type_prediction, routing_fields
+from api.deps import get_service
 from api.validation import petition_or_error
-from triage.classifier import Prediction
+from triage.loaded_model import NoLiveModel
+from triage.service import Classified, PetitionError, PetitionInput, TriageService
 
 router = APIRouter(tags=["classify"])
 
@@ -100,36 +99,50 @@ class BatchResponse(BaseModel):
     model_version: str
 
 
-def to_response(prediction: Prediction, version: str, routing: dict | None = None) -> ClassifyResponse:
-    return ClassifyResponse(model_version=version, **prediction.to_dict(), **(routing or {}))
+ROUTING_FIELDS = ("departments", "request_type", "due_at", "place", "out_of_scope", "urgent")
 
 
-async def loaded_model(request: Request) -> LoadedModel:
-    """`get_loaded_model` on the event loop: it reads memory and, at most once a second, stats
-    the live pointer, so handing it to a worker thread (what FastAPI does with a plain `def`
-    dependency) cost more than the call. A promotion's model load then runs on the loop, as the
-    request-type model's already does."""
-    return get_loaded_model(request)
+def to_response(item: Classified, version: str) -> ClassifyResponse:
+    """The answer for one petition: the prediction, and the routing fields when a table is in force."""
+    routing = item.routing.to_dict() if item.routing is not None else {}
+    return ClassifyResponse(
+        model_version=version,
+        **item.prediction.to_dict(),
+        **{name: routing.get(name) for name in ROUTING_FIELDS},
+    )
+
+
+async def service_on_loop(request: Request) -> TriageService:
+    """The service, handed over on the event loop: getting the live model reads memory and, at
+    most once a second, the live pointer, so handing it to a worker thread (what FastAPI does
+    with a plain `def` dependency) cost more than the call. A promotion's model load then runs
+    on the loop, as the request-type model's already does."""
+    return get_service(request)
+
+
+def classified(
+    service: TriageService, petitions: list[PetitionInput], k: int, *, batch: bool
+) -> tuple[str, list[Classified]]:
+    """`service.classify`, its errors as HTTP answers: 503 without a live model, 422 naming the
+    petition (`items[i]` in a batch) for a received time or request type the table cannot use."""
+    try:
+        return service.classify(petitions, k=k)
+    except NoLiveModel as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
+    except PetitionError as exc:
+        where = f"items[{exc.index}]: " if batch else ""
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{where}{exc.message}") from None
+
+
+def _petition(item: Petition, text: str) -> PetitionInput:
+    return PetitionInput(item.title, item.body, item.received_at, item.request_type, text=text)
 
 
 @router.post("/classify", response_model=ClassifyResponse, summary="Classify one petition")
-async def classify(
-    payload: ClassifyRequest,
-    request: Request,
-    loaded: Annotated[LoadedModel, Depends(loaded_model)],
-):
+async def classify(payload: ClassifyRequest, service: Annotated[TriageService, Depends(service_on_loop)]):
     text = petition_or_error(payload.title, payload.body)
-    prediction = loaded.model.predict_top_k([text], k=payload.k)[0]
-    routing = routing_fields(
-        request,
-        payload.title,
-        payload.body,
-        prediction,
-        received_at=payload.received_at,
-        request_type=payload.request_type,
-        request_type_prediction=None if payload.request_type else request_type_prediction(request, [text])[0],
-    )
-    return to_response(prediction, loaded.version, routing)
+    version, [item] = classified(service, [_petition(payload, text)], payload.k, batch=False)
+    return to_response(item, version)
 
 
 @router.post(
@@ -140,7 +153,7 @@ async def classify(
 def classify_batch(
     payload: BatchRequest,
     request: Request,
-    loaded: Annotated[LoadedModel, Depends(get_loaded_model)],
+    service: Annotated[TriageService, Depends(get_service)],
 ):
     limit = request.app.state.settings.max_batch_items
     if len(payload.items) > limit:
@@ -150,25 +163,9 @@ def classify_batch(
         )
     if not payload.items:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "items is empty: nothing to classify")
-    texts = [
-        petition_or_error(item.title, item.body, where=f"items[{i}]") for i, item in enumerate(payload.items)
+    petitions = [
+        _petition(item, petition_or_error(item.title, item.body, where=f"items[{i}]"))
+        for i, item in enumerate(payload.items)
     ]
-    predictions = loaded.model.predict_top_k(texts, k=payload.k)
-    types = request_type_prediction(request, texts)
-    routings = [
-        routing_fields(
-            request,
-            item.title,
-            item.body,
-            p,
-            received_at=item.received_at,
-            request_type=item.request_type,
-            request_type_prediction=t,
-            where=f"items[{i}]",
-        )
-        for i, (item, p, t) in enumerate(zip(payload.items, predictions, types, strict=True))
-    ]
-    return BatchResponse(
-        items=[to_response(p, loaded.version, r) for p, r in zip(predictions, routings, strict=True)],
-        model_version=loaded.version,
-    )
+    version, items = classified(service, petitions, payload.k, batch=True)
+    return BatchResponse(items=[to_response(item, version) for item in items], model_version=version)

@@ -6,11 +6,15 @@ and any embedding model are loaded once per process, not per request.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, status
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
+from api.deps import get_service
 from api.validation import petition_or_error
 from triage.drafting import Drafter, open_drafter_from_settings
+from triage.service import PetitionInput, TriageService
 from triage.settings import Settings
 
 router = APIRouter(tags=["drafting"])
@@ -75,8 +79,9 @@ class StylePartOut(BaseModel):
 class DraftResponse(BaseModel):
     draft: str
     tier: str = Field(
-        description="suggest (staff review), escalate (nothing relevant was found) or urgent (an emergency: "
-        "the reply says where it was transferred)"
+        description="suggest (staff review), escalate (nothing relevant was found), urgent (an emergency: "
+        "the reply says where it was transferred) or out_of_scope (a matter the hotline must not "
+        "accept: the routing table's template says where to go)"
     )
     sources: list[SourceOut]
     missing: list[str] = Field(description="slots staff must complete, marked 【…】 in the draft")
@@ -92,18 +97,19 @@ class DraftResponse(BaseModel):
         default=False,
         description="true only when an admin enabled auto-reply and a complete curated answer clears the threshold",
     )
+    out_of_scope: str | None = Field(
+        default=None, description="tier out_of_scope: why the hotline must not accept it (诉讼, 信访复查 …)"
+    )
 
 
 @router.post("/draft", response_model=DraftResponse, summary="Draft a reply to a petition")
-def draft(payload: DraftRequest, request: Request):
+def draft(payload: DraftRequest, service: Annotated[TriageService, Depends(get_service)]):
     petition_or_error(payload.title, payload.body)
-    drafter = get_drafter(request)
     try:
-        result = drafter.draft(
-            payload.title or "",
-            payload.body or "",
-            department=payload.department or None,
-            request_type=payload.request_type or None,
+        result = service.draft(
+            PetitionInput(payload.title, payload.body),
+            department=payload.department,
+            request_type=payload.request_type,
         )
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None

@@ -1,4 +1,4 @@
-"""`GET/PUT /admin/routing`: the routing table an admin reads and replaces; routing for /classify.
+"""`GET/PUT /admin/routing`: the routing table an admin reads and replaces.
 
 `install` puts one live engine on `app.state.routing` (the store's newest table version, caught up
 every `TRIAGE_MODEL_CHECK_SECONDS`) and the
@@ -14,8 +14,7 @@ from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, status
 
 from api.live_model import LiveModel, NoLiveModel
 from training.model_store import REQUEST_TYPE, open_registry
-from triage.classifier import Prediction
-from triage.routing import ReceivedAtError, RoutingTableError
+from triage.routing import RoutingTableError
 from triage.routing.live import LiveRoutingEngine
 from triage.settings import Settings
 from triage.store import routing_tables
@@ -26,7 +25,6 @@ router = APIRouter(tags=["routing"])
 log = logging.getLogger("triage.routing")
 
 MAX_TABLE_BYTES = 1024 * 1024
-ROUTING_FIELDS = ("departments", "request_type", "due_at", "place", "out_of_scope", "urgent")
 
 
 def install(app: FastAPI, settings: Settings) -> None:
@@ -41,51 +39,6 @@ def install(app: FastAPI, settings: Settings) -> None:
         settings.gc_freeze,
     )
     app.include_router(router)
-
-
-def request_type_prediction(request: Request, texts: list[str]) -> list[Prediction | None]:
-    """The request-type model's predictions, or None for each text when no such model is live."""
-    holder: LiveModel | None = getattr(request.app.state, "request_type_model", None)
-    if holder is None:
-        return [None] * len(texts)
-    try:
-        loaded = holder.get()
-    except NoLiveModel:
-        return [None] * len(texts)
-    return list(loaded.model.predict_top_k(texts, k=1, n_reasons=0))
-
-
-def routing_fields(
-    request: Request,
-    title: str | None,
-    body: str | None,
-    prediction: Prediction,
-    *,
-    received_at: str | None = None,
-    request_type: str | None = None,
-    request_type_prediction: Prediction | None = None,
-    where: str = "",
-) -> dict[str, Any]:
-    """The routing fields /classify adds; a 422 naming the field for a bad time or request type."""
-    live: LiveRoutingEngine | None = getattr(request.app.state, "routing", None)
-    if live is None or live.engine is None:
-        return dict.fromkeys(ROUTING_FIELDS)
-    prefix = f"{where}: " if where else ""
-    try:
-        routing = live.route(
-            title,
-            body,
-            prediction,
-            received_at=received_at,
-            request_type=request_type,
-            request_type_prediction=request_type_prediction,
-        )
-    except ReceivedAtError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{prefix}{exc}") from None
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{prefix}{exc}") from None
-    data = routing.to_dict()
-    return {name: data[name] for name in ROUTING_FIELDS}
 
 
 def _live(request: Request) -> LiveRoutingEngine:

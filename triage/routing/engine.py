@@ -132,11 +132,10 @@ class RoutingEngine:
             lead = table.resolve(lead)
             assist = _unique(table.resolve(a) for a in assist if table.resolve(a) != lead)
 
-        urgent = table.urgent_rules.detect(text)
+        urgent, found = self._findings(text)
         due = self._due(received, urgent, lead) or due_at(
             received, table.deadline_days(rtype, lead), table.calendar_of(lead)
         )
-        found = self.detector.detect(text)
         contacts = {
             d: table.departments[d].contact or ""
             for d in [lead, *assist]
@@ -162,8 +161,17 @@ class RoutingEngine:
     ) -> tuple[Urgent | None, datetime | None]:
         """The emergency rule alone, with its due time: for a petition no model could classify
         (none is live), which must still jump the queue. (None, None) when it is not urgent."""
-        urgent = self.table.urgent_rules.detect(normalize(petition_text(title, body)))
+        urgent, _ = self.findings(title, body)
         return urgent, self._due(self._received(received_at), urgent)
+
+    def findings(self, title: str | None, body: str | None) -> tuple[Urgent | None, OutOfScope | None]:
+        """What the petition's words alone show, whatever its label: an emergency, and a matter
+        the hotline must not accept. Routing and a draft asked for without a routing (`/draft`,
+        `triage draft`) both read them here, so an emergency's draft is the same either way."""
+        return self._findings(normalize(petition_text(title, body)))
+
+    def _findings(self, text: str) -> tuple[Urgent | None, OutOfScope | None]:
+        return self.table.urgent_rules.detect(text), self.detector.detect(text)
 
     # -- parts --------------------------------------------------------------------------------
 
