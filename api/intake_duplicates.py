@@ -1,4 +1,4 @@
-"""Linking a new case to the open or recent case it repeats (可能重复), and indexing it for topics.
+"""Linking a new case to the open or recent case it repeats (可能重复), and indexing it for that.
 
 The duplicate index and the topic model are derived data (the case store is the record), so
 they are saved by a background thread at most every `SAVE_EVERY` seconds instead of on every
@@ -47,12 +47,15 @@ def catch_up(state: Any) -> None:
 
 
 def index_case(state: Any, case_id: int, title: str, body: str, received_at: datetime) -> None:
-    """Add a stored case to the duplicate index and the topic model; never fails the request."""
+    """Add a stored case to the duplicate index; never fails the request. (Its topic comes with
+    the store's next topic snapshot: triage/topics/shared.py.)"""
     topic_state = getattr(state, "topic_state", None)
     if topic_state is None:
         return
     try:
-        topic_state.add([{"id": str(case_id), "title": title, "body": body, "received_at": received_at}])
+        topic_state.add_duplicates(
+            [{"id": str(case_id), "title": title, "body": body, "received_at": received_at}]
+        )
     except ValueError as exc:  # nothing comparable in the text (only punctuation): not indexed
         log.info("case %s not indexed for duplicates: %s", case_id, exc)
         return

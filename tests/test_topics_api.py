@@ -18,7 +18,7 @@ def fill(client) -> list[dict]:
 def test_app_holds_one_index_and_one_topic_model(client):
     state = client.app.state.topic_state
     assert client.app.state.duplicates is state.duplicates
-    assert client.app.state.topics is state.topics
+    assert client.app.state.shared_topics.state is state
 
 
 def test_topics_are_ranked_with_chartable_daily_counts(client):
@@ -65,7 +65,7 @@ def test_bad_window_is_422_with_the_reason(client):
 
 def test_one_topic_and_unknown_topic(client):
     fill(client)
-    topic_id = client.app.state.topics.topic_of("smoke-2")
+    topic_id = client.app.state.topic_state.topics.topic_of("smoke-2")
     r = client.get(f"/topics/{topic_id}")
     assert r.status_code == 200 and "smoke-2" in r.json()["members"]
     r = client.get("/topics/T999999")

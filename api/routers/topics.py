@@ -1,7 +1,8 @@
 """`GET /topics` (hot topics in a window) and `POST /duplicates/check` (is this a repeat?).
 
 The app holds one `TopicState` (duplicate index + topic model) created by `install`; the case
-intake adds petitions to it and saves it, these endpoints only read. The JSON is shaped for
+intake adds petitions to the duplicate index, the topic model is the store's shared one
+(triage/topics/shared.py: one host writes it, every host serves it), these endpoints only read. The JSON is shaped for
 charting: each topic carries `daily`, one {date, count} per day of its span, zero days included.
 """
 
@@ -19,6 +20,7 @@ from triage.settings import Settings
 from triage.topics import TopicState
 from triage.topics.heat import DEFAULT_HALF_LIFE_DAYS
 from triage.topics.heat import __doc__ as HEAT_DOC
+from triage.topics.shared import SharedTopics
 from triage.topics.store_feed import DuplicateFeed
 from triage.topics.times import parse_time
 
@@ -28,22 +30,31 @@ HEAT_FORMULA = "heat = Σ_i (1 + ln(1 + likes_i)) · 2^(−age_i / half_life_day
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    """Load (or start) the topic state as app.state.duplicates / .topics / .topic_state; add routes.
+    """Load (or start) the topic state as app.state.duplicates / .topic_state; add routes.
 
-    The state is read at startup from `<models_dir>/topics/`; whoever adds petitions
-    (the case intake) calls `app.state.topic_state.add(...)` and `.save()`.
+    The duplicate index is read at startup from `<models_dir>/topics/` and catches up with the
+    store; the topics are the store's shared model (`app.state.shared_topics`), loaded now.
     """
     state = TopicState.open(settings.models_dir / "topics")
     app.state.topic_state = state
     app.state.duplicates = state.duplicates
-    app.state.topics = state.topics
     store = getattr(app.state, "store", None)
     if store is not None:
         feed = DuplicateFeed(store, state, check_seconds=settings.model_check_seconds)
         if feed.catch_up():  # what a crash lost, what other hosts stored; a lost folder: all
             state.save()
         app.state.duplicate_feed = feed
+        app.state.shared_topics = SharedTopics(store, state, check_seconds=settings.model_check_seconds)
+        app.state.shared_topics.catch_up()
     app.include_router(router)
+
+
+def topics_caught_up(request: Request) -> TopicState:
+    """The topic state once its topics are the store's newest (at most every check interval)."""
+    shared: SharedTopics | None = getattr(request.app.state, "shared_topics", None)
+    if shared is not None:
+        shared.maybe_catch_up()
+    return request.app.state.topic_state
 
 
 class DailyCount(BaseModel):
@@ -95,8 +106,7 @@ def list_topics(
 ):
     for name, value in (("since", since), ("until", until)):
         _time(name, value)  # a clear 422 naming the parameter before anything is computed
-    catch_up(request.app.state)  # the cases other hosts stored count too
-    state: TopicState = request.app.state.topic_state
+    state = topics_caught_up(request)  # the cases other hosts stored count too
     with state.lock:
         try:
             found = state.topics.topics(since, until, min_count=min_count, half_life_days=half_life_days)
@@ -119,8 +129,7 @@ def heat_formula():
 
 @router.get("/topics/{topic_id}", response_model=TopicOut, summary="One topic over its whole history")
 def get_topic(request: Request, topic_id: str):
-    catch_up(request.app.state)
-    state: TopicState = request.app.state.topic_state
+    state = topics_caught_up(request)
     with state.lock:
         found = state.topics.topic(topic_id)
     if found is None:

@@ -372,3 +372,30 @@ class WebhookDelivery(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)
+
+
+class TopicSnapshot(Base):
+    """The topic model every host serves (`triage/topics/shared.py`): one host at a time (the
+    holder of the `topics` lease) adds the cases the newest snapshot lacks and writes a new one,
+    so topic ids and groups are the same everywhere. `read_through` is the newest case time it
+    holds; `data` is the model's gzip JSON (`TopicModel.to_bytes`)."""
+
+    __tablename__ = "topic_snapshots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cases: Mapped[int] = mapped_column(Integer, default=0)
+    read_through: Mapped[datetime | None] = mapped_column(DateTime)
+    writer: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class StoreLease(Base):
+    """A named lease: at most one holder at a time until `until` (one row per name, seeded by the
+    migration that introduces the name). A holder that dies simply lets it run out."""
+
+    __tablename__ = "store_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(128))
+    until: Mapped[datetime | None] = mapped_column(DateTime)

@@ -114,6 +114,10 @@ class TopicModel:
     def __len__(self) -> int:
         return len(self._topics)
 
+    def case_count(self) -> int:
+        """How many petitions the model has grouped."""
+        return len(self._topic_of)
+
     def topic_of(self, case_id: str) -> str | None:
         return self._topic_of.get(str(case_id))
 
@@ -362,6 +366,18 @@ class TopicModel:
 
     def save(self, path: str | Path) -> None:
         """gzip JSON, written atomically: readable, diffable, no pickle to trust on load."""
+        data = self.to_bytes()
+        write_atomic(path, lambda fh: fh.write(data))
+
+    @classmethod
+    def load(cls, path: str | Path) -> TopicModel:
+        try:
+            return cls.from_bytes(Path(path).read_bytes())
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+
+    def to_bytes(self) -> bytes:
+        """The whole model as gzip JSON (what `save` writes and the store's snapshots hold)."""
         state = {
             "format": FORMAT_VERSION,
             "params": {
@@ -385,14 +401,13 @@ class TopicModel:
                 for t in self._topics.values()
             ],
         }
-        data = gzip.compress(json.dumps(state, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), 6)
-        write_atomic(path, lambda fh: fh.write(data))
+        return gzip.compress(json.dumps(state, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), 6)
 
     @classmethod
-    def load(cls, path: str | Path) -> TopicModel:
-        state = json.loads(gzip.decompress(Path(path).read_bytes()))
+    def from_bytes(cls, data: bytes) -> TopicModel:
+        state = json.loads(gzip.decompress(data))
         if state.get("format") != FORMAT_VERSION:
-            raise ValueError(f"{path}: topic state written by an incompatible version")
+            raise ValueError("topic state written by an incompatible version")
         model = cls(**state["params"])
         model._next = state["next"]
         model._alias = dict(state.get("alias", {}))

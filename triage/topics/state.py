@@ -42,24 +42,47 @@ class TopicState:
         return cls(directory, duplicates, topics)
 
     def add(self, items: Iterable[Mapping]) -> list[str]:
-        """Index new petitions for both duplicates and topics; returns their topic ids.
+        """Index petitions that are not in the case store for both duplicates and topics (a
+        benchmark's or a screenshot's own set); returns their topic ids. Cases in the store reach
+        the duplicates through `add_duplicates` and the topics through the store's shared model
+        (triage/topics/shared.py), so every host groups them alike.
 
         Items are dicts {id, title, body, received_at, likes?}, the shape `TopicModel.add`
         takes. Nothing is saved here: call `save` when a batch is done.
         """
         items = list(items)
+        texts = self._texts(items)  # checked first: a bad item must not leave the indexes disagreeing
+        with self.lock:
+            topic_ids = self.topics.add(items)
+            self._index_duplicates(items, texts)
+            return topic_ids
+
+    def add_duplicates(self, items: Iterable[Mapping]) -> None:
+        """Index stored cases for the duplicate check (the topics come from the store's model)."""
+        items = list(items)
+        texts = self._texts(items)
+        with self.lock:
+            self._index_duplicates(items, texts)
+
+    def replace_topics(self, model: TopicModel) -> None:
+        """Serve another topic model (the store's newest snapshot) from now on."""
+        with self.lock:
+            self.topics = model
+
+    @staticmethod
+    def _texts(items: list[Mapping]) -> list[str]:
         texts = []
-        for item in items:  # checked first: a bad item must not leave the two indexes disagreeing
+        for item in items:
             text = petition_text(item.get("title"), item.get("body"))
             if not shingles.shingles(text):
                 raise ValueError(f"item {item.get('id')}: no text to compare (only punctuation or spaces)")
             texts.append(text)
-        with self.lock:
-            topic_ids = self.topics.add(items)
-            for item, text in zip(items, texts, strict=True):
-                when: datetime | None = parse_time(item.get("received_at"))
-                self.duplicates.add(str(item["id"]), text, when)
-            return topic_ids
+        return texts
+
+    def _index_duplicates(self, items: list[Mapping], texts: list[str]) -> None:
+        for item, text in zip(items, texts, strict=True):
+            when: datetime | None = parse_time(item.get("received_at"))
+            self.duplicates.add(str(item["id"]), text, when)
 
     def save(self) -> None:
         with self.lock:

@@ -1,8 +1,9 @@
-"""The duplicate index and the topic model catch up with the cases stored in the case store.
+"""The duplicate index catches up with the cases stored in the case store.
 
-Both are caches on one host's disk, saved by a background thread at intervals: a crash loses the
-cases indexed since the last save, and another host never sees this one's cases. Before each
-duplicate check the feed adds what the store holds and the index lacks (triage/store/feed.py).
+The index is a cache on one host's disk, saved by a background thread at intervals: a crash loses
+the cases indexed since the last save, and another host's cases arrive only through the store.
+Before each duplicate check the feed adds what the store holds and the index lacks
+(triage/store/feed.py). The topics come from the store's shared model (triage/topics/shared.py).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class DuplicateFeed(StoreFeed):
                 with self.state.lock:
                     if str(row.case_id) in self.state.duplicates:
                         continue
-                    self.state.add(
+                    self.state.add_duplicates(
                         [
                             {
                                 "id": str(row.case_id),
