@@ -16,6 +16,7 @@ from api.routers import drafting as drafting_routes
 from api.routers import platform as platform_routes
 from api.routers import quality as quality_routes
 from api.routers import topics as topic_routes
+from api.store_changes import listen_for_changes
 from api.store_setup import setup_store
 from training.model_store import open_registry
 from triage import __version__
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     topic_routes.install(app, settings)  # app.state.duplicates/.topics + /topics, /duplicates/check
     quality_routes.install(app, settings)  # app.state.quality_checker + /check, /check/batch
+    listen_for_changes(app)  # PostgreSQL: every cache above hears of another host's commit at once
     docs.install(app)  # /docs and /redoc from local files; the bearer scheme in the OpenAPI
     web.install(app)  # the staff page: /, /case/{id}, /supervisor, /static
     middleware.install(app, settings)  # request ids, limits, headers, logs, /metrics, rate limit

@@ -48,6 +48,11 @@ class LiveModel:
     def peek(self) -> LoadedModel | None:
         return self._current
 
+    def expire(self) -> None:
+        """Look at the store at the next use instead of after the interval (the store announced
+        a change: triage/store/changes.py)."""
+        self._checked_at = float("-inf")
+
     def refresh(self) -> None:
         with self._lock:
             self._checked_at = time.monotonic()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -107,18 +108,13 @@ DB_BACKENDS = ["sqlite"] + (
 )
 
 
-@pytest.fixture(params=DB_BACKENDS)
-def db_url(request, tmp_path):
-    """A fresh, empty database: a SQLite file, and - when TRIAGE_TEST_POSTGRES_URL is set - a
-    PostgreSQL schema of its own, dropped afterwards, so runs on a shared server never collide."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'cases.db'}"
-        return
+@contextlib.contextmanager
+def postgres_schema(base: str):
+    """The URL of a new, empty PostgreSQL schema on `base`'s database, dropped afterwards."""
     import uuid
 
     from sqlalchemy import create_engine, text
 
-    base = os.environ["TRIAGE_TEST_POSTGRES_URL"]
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base)
     with admin.begin() as conn:
@@ -129,6 +125,17 @@ def db_url(request, tmp_path):
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(params=DB_BACKENDS)
+def db_url(request, tmp_path):
+    """A fresh, empty database: a SQLite file, and - when TRIAGE_TEST_POSTGRES_URL is set - a
+    PostgreSQL schema of its own, dropped afterwards, so runs on a shared server never collide."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'cases.db'}"
+        return
+    with postgres_schema(os.environ["TRIAGE_TEST_POSTGRES_URL"]) as url:
+        yield url
 
 
 @pytest.fixture

@@ -222,6 +222,11 @@ class AnswerLibrary:
     def path(self) -> Path:
         return self.directory / "answers.json"
 
+    def expire(self) -> None:
+        """Look at the store at the next use instead of after the interval (the store announced
+        a change: triage/store/changes.py)."""
+        self._checked_at = float("-inf")
+
     @property
     def vectors_path(self) -> Path:
         return self.directory / "answers-embeddings.npz"

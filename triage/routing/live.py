@@ -74,6 +74,11 @@ class LiveRoutingEngine:
         engine = self.engine
         return engine.table if engine else None
 
+    def expire(self) -> None:
+        """Look at the store at the next use instead of after the interval (the store announced
+        a change: triage/store/changes.py)."""
+        self._checked_at = float("-inf")
+
     def route(self, *args: Any, **kwargs: Any) -> Routing:
         engine = self.engine
         if engine is None:

@@ -88,6 +88,11 @@ class Store:
         self.write_engine = make_engine(url, immediate=True) if self.is_sqlite else self.engine
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(self.write_engine, expire_on_commit=False)
+        if not self.is_sqlite:  # every host hears of a commit at once (LISTEN/NOTIFY)
+            from triage.store.changes import announce
+
+            for maker in (self._reader, self._writer):
+                announce(maker)
         self._migrated = False
         self._lock = threading.Lock()
         self.last_error: str | None = None

@@ -35,11 +35,12 @@ PAGE = 5000
 
 class CatchUp(ABC):
     """A local cache of what the store holds, remembered in `state_path` for this store
-    (`identity`); it looks for news at most every `check_seconds`."""
+    (`identity`; None for a cache that keeps its mark in the store); it looks for news at most
+    every `check_seconds`."""
 
-    def __init__(self, store: Store, state_path: Path, check_seconds: float = 1.0) -> None:
+    def __init__(self, store: Store, state_path: Path | None, check_seconds: float = 1.0) -> None:
         self.store = store
-        self.state_path = Path(state_path)
+        self.state_path = Path(state_path) if state_path is not None else None
         self.check_seconds = check_seconds
         self.identity = hashlib.sha256(store.safe_url().encode()).hexdigest()[:16]
         self._checked_at = float("-inf")
@@ -60,6 +61,11 @@ class CatchUp(ABC):
             return self.catch_up()
         finally:
             self._lock.release()
+
+    def expire(self) -> None:
+        """Look at the store at the next use instead of after the interval (the store announced
+        a change: triage/store/changes.py)."""
+        self._checked_at = float("-inf")
 
 
 class StoreFeed(CatchUp):

@@ -19,8 +19,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
-import time
 import uuid
 from datetime import datetime
 
@@ -28,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from triage.store import leases, topic_snapshots
 from triage.store.engine import Store, StoreUnavailable
-from triage.store.feed import OVERLAP, PAGE
+from triage.store.feed import OVERLAP, PAGE, CatchUp
 from triage.store.new_cases import NewCase, created_since
 from triage.topics.clustering import TopicModel
 from triage.topics.state import TopicState
@@ -43,31 +41,16 @@ class LostLease(RuntimeError):
     """Another host took the writer's lease while this one was adding cases."""
 
 
-class SharedTopics:
+class SharedTopics(CatchUp):
     """Keeps `state.topics` equal to the store's newest topic model, writing it when this host
-    holds the lease."""
+    holds the lease (its mark is the snapshot's, in the store)."""
 
     def __init__(self, store: Store, state: TopicState, check_seconds: float = 1.0) -> None:
-        self.store = store
+        super().__init__(store, None, check_seconds)
         self.state = state
-        self.check_seconds = check_seconds
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.snapshot_id: int | None = None  # the snapshot `state.topics` is, None: not one yet
         self.read_through: datetime | None = None
-        self._checked_at = float("-inf")
-        self._lock = threading.Lock()
-
-    def maybe_catch_up(self) -> int:
-        """`catch_up` at most every `check_seconds`; a look already under way is not waited for."""
-        if time.monotonic() - self._checked_at < self.check_seconds:
-            return 0
-        if not self._lock.acquire(blocking=False):
-            return 0
-        try:
-            self._checked_at = time.monotonic()
-            return self.catch_up()
-        finally:
-            self._lock.release()
 
     def catch_up(self) -> int:
         """Bring this host's topics up to the store; how many cases this host added to the model.
