@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -12,8 +13,7 @@ from pathlib import Path
 import httpx
 
 
-@contextmanager
-def running_server(
+def start_server(
     models_dir: Path,
     port: int,
     workers: int = 1,
@@ -22,10 +22,12 @@ def running_server(
     database_url: str | None = None,
     log_file=None,
     log_level: str = "warning",
-):
-    """Serve on 127.0.0.1:`port` until the block ends; `log_file` (an open file) gets stdout+stderr.
+) -> tuple[str, subprocess.Popen]:
+    """`triage serve` on 127.0.0.1:`port`, once `/health` answers 200: its URL and process.
 
-    `database_url` is the case store (default: TRIAGE_DATABASE_URL from the environment).
+    The server and its workers are a process group of their own (`stop_server` ends them all;
+    `kill_server` is a power cut for all of them). `database_url` is the case store (default:
+    TRIAGE_DATABASE_URL from the environment); `log_file` (an open file) gets stdout+stderr.
     """
     # TRIAGE_GC_FREEZE as in production, even when the caller (the test suite) turned it off
     env = {
@@ -52,9 +54,15 @@ def running_server(
         "--log-level",
         log_level,
     ]
-    proc = subprocess.Popen(cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT if log_file else None)
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT if log_file else None,
+        start_new_session=True,
+    )
     try:
-        deadline = time.time() + 60
+        deadline = time.time() + 90
         while time.time() < deadline:
             if proc.poll() is not None:
                 raise RuntimeError(f"server exited with status {proc.returncode} before becoming healthy")
@@ -65,11 +73,40 @@ def running_server(
                 pass
             time.sleep(0.2)
         else:
-            raise RuntimeError("server did not become healthy in 60 s")
-        yield f"http://127.0.0.1:{port}", proc
+            raise RuntimeError("server did not become healthy in 90 s")
+    except BaseException:
+        stop_server(proc)
+        raise
+    return f"http://127.0.0.1:{port}", proc
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    """SIGTERM to the server's group (its workers finish their requests and save), SIGKILL after 15 s."""
+    _signal_group(proc, signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        kill_server(proc)
+
+
+def kill_server(proc: subprocess.Popen) -> None:
+    """SIGKILL to the server and every worker it started: nothing runs a cleanup handler."""
+    _signal_group(proc, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+@contextmanager
+def running_server(models_dir: Path, port: int, workers: int = 1, extra_env: dict | None = None, **options):
+    """Serve on 127.0.0.1:`port` until the block ends (`start_server`, with the same options)."""
+    url, proc = start_server(models_dir, port, workers, extra_env, **options)
+    try:
+        yield url, proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)
