@@ -37,6 +37,7 @@ from triage.store.repository import Suggestion
 from triage.text import petition_text
 
 log = logging.getLogger("triage.service")
+intake_log = logging.getLogger("triage.cases")  # what happened to a new case, under the cases' logger
 
 
 @dataclass(frozen=True)
@@ -165,9 +166,12 @@ class TriageService:
             classified.append(Classified(prediction, routing))
         return loaded.version, classified
 
-    def suggest(self, petition: PetitionInput, received_at: datetime) -> Suggestion:
+    def suggest(
+        self, petition: PetitionInput, received_at: datetime, *, case_ref: str | None = None
+    ) -> Suggestion:
         """A new case's routing suggestion: classified and routed when a model is live; without
-        one the case still stores and goes to the manual queue (an emergency still jumps it).
+        one the case still stores and goes to the manual queue (an emergency still jumps it), and
+        the log says which case (`case_ref`, the platform's id) and why.
 
         Raises PetitionError (index 0) for a request type or time the table cannot use.
         """
@@ -177,7 +181,7 @@ class TriageService:
         try:
             version, [item] = self.classify([petition], k=3)
         except NoLiveModel as exc:
-            log.warning("no live model: the case goes to the manual queue (%s)", exc)
+            intake_log.warning("no live model: case %s goes to the manual queue (%s)", case_ref, exc)
             return unrouted_suggestion(
                 self.routing_engine(), petition.title, petition.body, received_at, petition.request_type
             )

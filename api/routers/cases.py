@@ -320,7 +320,7 @@ def create(payload: CaseIn, request: Request, response: Response) -> dict[str, A
     state = request.app.state
     petition = PetitionInput(title, body, request_type=payload.request_type, text=text)
     try:
-        suggestion = state.service.suggest(petition, received)
+        suggestion = state.service.suggest(petition, received, case_ref=payload.external_id)
     except PetitionError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{exc.field}: {exc.message}") from None
     duplicate = find_possible_duplicate(state, text, received)
