@@ -309,6 +309,22 @@ def test_out_of_scope_names_reason_evidence_and_template(engine):
     assert "法院" in r.out_of_scope.template and r.manual_queue and r.lead == "住建局"
 
 
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        # a trial on a fresh `make run` (2026-12-07): a judgment the other side ignores
+        ("我跟前老板的劳动争议官司法院已经判了，可他半年了一分钱没给，请政府帮我把钱要回来", "诉讼"),
+        ("官司打赢了对方还是不给钱", "诉讼"),
+        ("她们官司打赢了，我们村的外嫁女也该分到补偿款", None),  # someone else's case
+        ("法院判了离婚，孩子上学的户口怎么迁", None),  # a question the hotline answers
+        ("请问打官司判下来要多久？", None),
+    ],
+)
+def test_a_judgment_that_is_not_paid_belongs_to_the_court(text, reason):
+    found = OutOfScopeDetector.from_file().detect(text)
+    assert (found.reason if found else None) == reason
+
+
 def test_asking_whether_one_can_sue_is_in_scope():
     assert OutOfScopeDetector.from_file().detect("物业说要起诉我们，请问物业能不能起诉业主？") is None
 

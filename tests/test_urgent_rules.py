@@ -70,6 +70,24 @@ def test_a_traditional_chinese_emergency_is_caught(engine):
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        # a trial on a fresh `make run` (2026-12-07): 瓦斯 is gas in Taiwan and Hong Kong usage
+        "我家樓下的餐廳一直飄出很重的瓦斯味，已經好幾個小時了，整棟樓都聞得到，很擔心會爆炸",
+        "廚房的瓦斯爐一直在漏氣，關了開關還有味道",
+    ],
+)
+def test_a_gas_smell_called_wasi_is_urgent(engine, text):
+    r = engine.route("", text, pred("住建局"))
+    assert r.urgent is not None and r.urgent.transfer == "燃气抢修 96777"
+
+
+@pytest.mark.parametrize("text", ["請問瓦斯費怎麼繳？", "瓦斯桶要去哪裡換"])
+def test_a_gas_bill_or_cylinder_question_is_not(engine, text):
+    assert engine.route("", text, pred("住建局")).urgent is None
+
+
+@pytest.mark.parametrize(
     ("text", "transfer"),
     [
         ("我家厨房燃气管子接口一直在漏气，阀门关不上", "燃气抢修 96777"),
