@@ -32,6 +32,9 @@ def names(text: str, kind: str | None = None) -> list[str]:
         ("A1区马坡岭街道新安社区八组", "place", "马坡岭街道"),
         ("我是城南区锦绣花园12幢的业主", "estate", "锦绣花园"),
         ("A7县泉塘街道泉星生鲜市场装修工程没有公开招标", "company", "泉星生鲜市场"),
+        # a trial (2026-12-07): the hot topic's place read "和人民路"
+        ("滨江路和人民路口的工地每天晚上施工", "road", "人民路"),
+        ("滨江路和平路口的工地", "road", "和平路"),
     ],
 )
 def test_entities_are_the_names_written_in_the_text(text, kind, expected):

@@ -196,6 +196,8 @@ _GENERIC = frozenset(
     "责任 开发 物业管理 建设 投资 集团 该小区 本小区 我们小区 整个小区".split()
 )
 _DIGITS = re.compile(r"^[\dA-Za-z.]+$")
+# A word joining two names written back to back ("A路和B路", "A小区与B小区").
+_JOINING = frozenset("和与及跟同")
 _ROAD_OK = re.compile(r"^[\u4e00-\u9fa5A-Za-z0-9]{2,5}$")
 # Longest believable name before the suffix; longer means the left boundary was missed.
 _MAX_STEM = {"road": 5, "estate": 8, "school": 6, "company": 10}
@@ -254,6 +256,8 @@ def extract_entities(text: str, *, normalized: bool = False) -> list[Entity]:
                 break
             stem, suffix = m.group(1), m.group(2)
             kind = _SUFFIX_KIND[suffix]
+            if m.start() == pos > 0 and len(stem) >= 3 and stem[0] in _JOINING:
+                stem = stem[1:]  # "滨江路和人民路口": the second road is 人民路 (a 2-character 和平路 stays)
             name = _clean(stem + suffix) if _clean(stem) else None
             if name and len(stem) <= _MAX_STEM[kind] and (kind != "road" or _ROAD_OK.match(stem)):
                 found.append(Entity(kind, name))
