@@ -134,6 +134,29 @@ def test_put_empty_or_not_utf8_is_422(rclient):
     assert rclient.put("/admin/routing", content="部门".encode("gb18030")).status_code == 422
 
 
+def test_a_newer_seed_file_replaces_a_table_nobody_edited(rclient, table_copy, models_dir, tmp_path):
+    """A release that fixes the bundled rules reaches a deployment that never edited its table
+    (found on a trial: the store kept the old seed, so a fixed gas rule never applied)."""
+    old = table_copy.read_text(encoding="utf-8")
+    assert rclient.post("/classify", json=WAGES).json()["departments"]["lead"] == "人社局"
+    table_copy.write_text(old.replace("人社局: {lead: 人社局}", "人社局: {lead: 民政局}"), encoding="utf-8")
+    settings = Settings(
+        models_dir=models_dir,
+        database_url=f"sqlite:///{tmp_path / 'triage.db'}",
+        model_check_seconds=0.0,
+        routing_table=table_copy,
+    )
+    with TestClient(create_app(settings)) as restarted:
+        restarted.headers.update(auth(restarted.app, "admin"))
+        assert restarted.post("/classify", json=WAGES).json()["departments"]["lead"] == "民政局"
+        versions = restarted.get("/admin/routing/versions").json()["items"]
+        assert [(v["id"], v["author"]) for v in versions] == [(2, "seed"), (1, "seed")]
+        assert "not edited since" in versions[0]["comment"]
+    with TestClient(create_app(settings)) as again:  # the same file again: no new version
+        again.headers.update(auth(again.app, "admin"))
+        assert len(again.get("/admin/routing/versions").json()["items"]) == 2
+
+
 def test_the_seed_file_never_overwrites_an_admins_edit(rclient, table_copy, models_dir, tmp_path):
     """A redeploy brings a new config/routing.yaml; the store keeps the admin's table."""
     good = table_copy.read_text(encoding="utf-8")

@@ -3,8 +3,9 @@
 With a case store (the service) the table in force is the store's newest routing-table version:
 every process on every host asks for the newest version id at most every `check_seconds` and
 loads a new one when it appears; `replace_text` adds a version (with author and comment). An
-empty store is seeded from the table file (`config/routing.yaml`), once: later edits of that file
-do not replace an admin's table.
+empty store is seeded from the table file (`config/routing.yaml`); a newer file (a release with
+fixed rules) replaces the seed at start only while nobody has edited the table: it never
+replaces an admin's table.
 
 Without a store (a command run on a table file), the file is the table: every process notices a
 change within `check_seconds` by the file's inode and mtime, and `replace_text` writes a temporary
@@ -36,6 +37,8 @@ from triage.store.routing_tables import TableVersion
 from triage.workdays import WorkCalendar
 
 log = logging.getLogger("triage.routing")
+
+SEED_AUTHOR = "seed"  # the author of a version taken from the table file, not decided by anyone
 
 
 class LiveRoutingEngine:
@@ -119,6 +122,8 @@ class LiveRoutingEngine:
                     newest = routing_tables.latest_id(session)
                 if newest is None:
                     newest = self._seed()
+                elif self.version is None:  # at start: a newer seed file replaces an unedited seed
+                    newest = self._reseed(newest)
                 if self.version is not None and newest == self.version.id:
                     return
                 with self.store.session() as session:  # type: ignore[union-attr]
@@ -152,7 +157,32 @@ class LiveRoutingEngine:
             newest = routing_tables.latest_id(session)
             if newest is not None:  # another process seeded it first
                 return newest
-            return routing_tables.add(session, text, "seed", f"seeded from {self.path.name}", audit=False).id
+            return routing_tables.add(
+                session, text, SEED_AUTHOR, f"seeded from {self.path.name}", audit=False
+            ).id
+
+    def _reseed(self, newest: int) -> int:
+        """When nobody has edited the table (the store's newest version is a seed) and the seed
+        file has changed since (a deployment of a newer release: fixed rules, a new category),
+        the file becomes the new version; an admin's edit is never replaced. The newest id."""
+        try:
+            text = self.path.read_text(encoding="utf-8")
+            parse_table(text, source=str(self.path))
+        except (OSError, UnicodeDecodeError, RoutingTableError) as exc:
+            log.warning("seed file not compared with the store's table: %s", exc)
+            return newest
+        with self.store.session(write=True) as session:  # type: ignore[union-attr]
+            current = routing_tables.get(session, routing_tables.latest_id(session) or newest)
+            if current is None or current.author != SEED_AUTHOR or current.text == text:
+                return current.id if current is not None else newest
+            log.info("routing table: the unedited seed is replaced by the newer %s", self.path.name)
+            return routing_tables.add(
+                session,
+                text,
+                SEED_AUTHOR,
+                f"seeded again from {self.path.name} (not edited since)",
+                audit=False,
+            ).id
 
     def _load_file_meanwhile(self) -> None:
         """The store is down at start: route by the file until it answers, rather than not at all."""
