@@ -529,9 +529,13 @@ def test_an_out_of_scope_case_shows_its_evidence_and_the_template_goes_in_with_o
     assert "模型类别：人社局" in page.inner_text("#routing-suggestion")
     assert "建议承办部门：人社局" in page.inner_text("#routing-suggestion")
     assert page.is_disabled("#send-reply") and page.is_visible("#send-hint")
+    # the template is the reply as written, with no house-style parts to trace (a trial showed "—")
+    assert page.inner_text("#draft-style") == "不予受理答复模板的原文，没有套用固定用语"
     page.fill("#reply-text", "")
     page.click("#use-template")
     assert page.input_value("#reply-text") == oos["template"]
+    # the project's own template passes its own quality gate (a trial found it flagged: no basis)
+    page.wait_for_selector("#qc-verdict:text-is('可以发送')")
     page.screenshot(path=str(tmp_path / "out_of_scope.png"), full_page=True)
     page.click("#accept-routing")
     page.wait_for_selector("#history li[data-kind=routing_accepted]")

@@ -325,6 +325,18 @@ def test_a_judgment_that_is_not_paid_belongs_to_the_court(text, reason):
     assert (found.reason if found else None) == reason
 
 
+def test_every_out_of_scope_template_states_its_legal_basis_and_where_to_go():
+    """The templates are replies the clerk sends as they are: the quality gate must not ask to
+    revise them for a missing basis or contact (a trial found the 诉讼 one flagged)."""
+    from triage.quality.checker import QualityChecker
+
+    checker = QualityChecker()
+    for category in OutOfScopeDetector.from_file().categories:
+        result = checker.check({"title": category.reason, "body": category.reason}, category.template)
+        codes = {f["code"] for f in result.to_dict()["flags"]}
+        assert not codes & {"no_basis", "no_contact", "no_decision"}, (category.reason, codes)
+
+
 def test_asking_whether_one_can_sue_is_in_scope():
     assert OutOfScopeDetector.from_file().detect("物业说要起诉我们，请问物业能不能起诉业主？") is None
 

@@ -240,11 +240,11 @@
       );
     }
     if (!list.firstChild) list.append(T.el("li", { class: "muted", text: "没有引用来源" }));
-    renderStyle(d.style || []);
+    renderStyle(d.style || [], d.tier);
   }
 
   // Where the draft's fixed sentences came from: the house style mined from past replies.
-  function renderStyle(parts) {
+  function renderStyle(parts, tier) {
     const list = T.clear($("draft-style"));
     for (const p of parts) {
       const shown = p.text;
@@ -266,7 +266,10 @@
         )
       );
     }
-    if (!list.firstChild) list.append(T.el("li", { class: "muted", text: "—" }));
+    if (!list.firstChild) {
+      const why = tier === "out_of_scope" ? "不予受理答复模板的原文，没有套用固定用语" : "没有套用固定用语";
+      list.append(T.el("li", { class: "muted", text: why }));
+    }
   }
 
   function renderEditor(c) {
