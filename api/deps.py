@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import HTTPException, Request, status
+from fastapi import Request
 
-from api.live_model import LiveModel, LoadedModel, NoLiveModel
+from api.live_model import LiveModel
 from training.bundles import ModelRegistry
 from triage.service import TriageService
 from triage.settings import Settings
@@ -20,13 +20,6 @@ def get_registry(request: Request) -> ModelRegistry:
 
 def get_live(request: Request) -> LiveModel:
     return request.app.state.live_model
-
-
-def get_loaded_model(request: Request) -> LoadedModel:
-    try:
-        return request.app.state.live_model.get()
-    except NoLiveModel as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
 
 
 def get_service(request: Request) -> TriageService:
