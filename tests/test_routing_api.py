@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -29,16 +30,28 @@ def table_copy(tmp_path) -> Path:
     return target
 
 
-@pytest.fixture
-def rclient(tmp_path, models_dir, table_copy):
-    settings = Settings(
+def table_settings(models_dir, tmp_path, table: Path) -> Settings:
+    """An app on the test's store and models with `table` as its routing-table (seed) file:
+    started again with a changed file, it is a redeploy."""
+    return Settings(
         models_dir=models_dir,
         database_url=f"sqlite:///{tmp_path / 'triage.db'}",
         model_check_seconds=0.0,
-        routing_table=table_copy,
+        routing_table=table,
     )
-    with TestClient(create_app(settings)) as c:
-        c.headers.update(auth(c.app, "admin"))
+
+
+@contextlib.contextmanager
+def admin_client(settings: Settings):
+    with TestClient(create_app(settings)) as client:
+        client.headers.update(auth(client.app, "admin"))
+        yield client
+
+
+@pytest.fixture
+def rclient(tmp_path, models_dir, table_copy):
+    settings = table_settings(models_dir, tmp_path, table_copy)
+    with admin_client(settings) as c:
         yield c
 
 
@@ -140,20 +153,13 @@ def test_a_newer_seed_file_replaces_a_table_nobody_edited(rclient, table_copy, m
     old = table_copy.read_text(encoding="utf-8")
     assert rclient.post("/classify", json=WAGES).json()["departments"]["lead"] == "人社局"
     table_copy.write_text(old.replace("人社局: {lead: 人社局}", "人社局: {lead: 民政局}"), encoding="utf-8")
-    settings = Settings(
-        models_dir=models_dir,
-        database_url=f"sqlite:///{tmp_path / 'triage.db'}",
-        model_check_seconds=0.0,
-        routing_table=table_copy,
-    )
-    with TestClient(create_app(settings)) as restarted:
-        restarted.headers.update(auth(restarted.app, "admin"))
+    settings = table_settings(models_dir, tmp_path, table_copy)
+    with admin_client(settings) as restarted:
         assert restarted.post("/classify", json=WAGES).json()["departments"]["lead"] == "民政局"
         versions = restarted.get("/admin/routing/versions").json()["items"]
         assert [(v["id"], v["author"]) for v in versions] == [(2, "seed"), (1, "seed")]
         assert "not edited since" in versions[0]["comment"]
-    with TestClient(create_app(settings)) as again:  # the same file again: no new version
-        again.headers.update(auth(again.app, "admin"))
+    with admin_client(settings) as again:  # the same file again: no new version
         assert len(again.get("/admin/routing/versions").json()["items"]) == 2
 
 
@@ -165,14 +171,8 @@ def test_the_seed_file_never_overwrites_an_admins_edit(rclient, table_copy, mode
     assert r.status_code == 200, r.text
     assert rclient.post("/classify", json=WAGES).json()["departments"]["lead"] == "住建局"
     table_copy.write_text(good.replace("  咨询: 3\n", "  咨询: 2\n"), encoding="utf-8")  # the redeploy
-    settings = Settings(
-        models_dir=models_dir,
-        database_url=f"sqlite:///{tmp_path / 'triage.db'}",
-        model_check_seconds=0.0,
-        routing_table=table_copy,
-    )
-    with TestClient(create_app(settings)) as restarted:
-        restarted.headers.update(auth(restarted.app, "admin"))
+    settings = table_settings(models_dir, tmp_path, table_copy)
+    with admin_client(settings) as restarted:
         assert restarted.post("/classify", json=WAGES).json()["departments"]["lead"] == "住建局"
         data = restarted.get("/admin/routing").json()
         assert data["version"]["comment"] == "欠薪先由住建局牵头"
