@@ -25,7 +25,7 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from benchmarks.screenshots import free_port, store_key
-from benchmarks.server import running_server
+from benchmarks.server import group_rss_mb, running_server
 from training.bench import percentiles, table, write_section
 from training.bundles import METADATA_FILE, POINTER_FILE
 
@@ -83,23 +83,29 @@ def main() -> None:
             headers = {"Authorization": f"Bearer {admin}"}
             env = {"TRIAGE_ANSWERS_ENCODER": "none", "TRIAGE_ARTIFACTS": str(folder / "artifacts")}
             with (
-                running_server(hosts[0], free_port(), extra_env=env, database_url=url) as (base_a, _),
-                running_server(hosts[1], free_port(), extra_env=env, database_url=url) as (base_b, _),
+                running_server(hosts[0], free_port(), extra_env=env, database_url=url) as (base_a, proc_a),
+                running_server(hosts[1], free_port(), extra_env=env, database_url=url) as (base_b, proc_b),
             ):
                 a = httpx.Client(base_url=base_a, headers=headers, timeout=30)
                 b = httpx.Client(base_url=base_b, headers=headers, timeout=30)
                 results = measure(a, b)
+                memory = {"A": group_rss_mb(proc_a), "B": group_rss_mb(proc_b)}
         finally:
             drop()
     rows = [[what, ROUNDS, f"{p['p50']:.0f} ms", f"{p['p99']:.0f} ms"] for what, p in results.items()]
     body = table(["write on host A, served by host B", "rounds", "p50", "p99"], rows)
+    body += (
+        f"\n\nMemory per host after the rounds (resident, the server process with its listener, "
+        f"`triage serve` defaults, no dense encoder): A {memory['A']:.0f} MB, B {memory['B']:.0f} MB."
+    )
     pg = "postgresql" in url
     body += (
         "\n\nOn PostgreSQL every commit announces the tables it wrote (LISTEN/NOTIFY, "
         "`triage/store/changes.py`) and B's caches look again at their next use: the lag is the "
         "work of applying the change (for a promotion: fetching the bundle from the shared artifact "
-        "location, checking its sha256, loading and warming it). Without a notification (one answer round "
-        "in ten here took the polling interval: its p99) the caches still poll every "
+        "location, checking its sha256, loading and warming it). The answers' p99 is their first round: "
+        "B's first use of its answer index after start (the word segmenter loads), the other rounds "
+        "took 5-9 ms. Without a notification the caches still poll every "
         "`TRIAGE_MODEL_CHECK_SECONDS` (default 1 s), the only way on SQLite; before the "
         "notifications the same run gave 792 / 1,002 / 974 ms p50 for a promotion, an answer and a "
         f"routing-table edit. Database: {'PostgreSQL' if pg else 'SQLite'}."

@@ -95,6 +95,26 @@ def kill_server(proc: subprocess.Popen) -> None:
     proc.wait(timeout=30)
 
 
+def group_rss_mb(proc: subprocess.Popen) -> float:
+    """Resident memory of the server and all its workers (its process group), in MB (Linux)."""
+    total_kb = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            pgrp = int(stat[stat.rindex(")") + 2 :].split()[2])
+            if pgrp != proc.pid:
+                continue
+            status = (entry / "status").read_text()
+        except (OSError, ValueError):
+            continue  # gone meanwhile, or not ours to read
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total_kb += int(line.split()[1])
+    return total_kb / 1024
+
+
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:
     try:
         os.killpg(proc.pid, sig)
