@@ -280,6 +280,12 @@ class Drafter:
 
     # --- the public call -----------------------------------------------------------------
 
+    def warm(self) -> Drafter:
+        """Load the word segmenter's dictionary now (~0.8 s), as a server does at start: otherwise
+        the first draft, answer lookup or intake after every start waits for it."""
+        retrieval_tokens("市民来电反映小区路灯不亮，请尽快维修。")
+        return self
+
     def draft(
         self,
         title: str,

@@ -27,7 +27,7 @@ def build_drafter(settings: Settings, store=None) -> Drafter:  # store: triage.s
     The history index checks for cases other workers (or the CLI) added as often as the live model
     is checked (`TRIAGE_MODEL_CHECK_SECONDS`), so every worker drafts from them within that bound.
     """
-    drafter = open_drafter_from_settings(settings, store).drafter
+    drafter = open_drafter_from_settings(settings, store).drafter.warm()
     if drafter.history is not None:
         drafter.history.check_seconds = settings.model_check_seconds
     if drafter.history_feed is not None:
