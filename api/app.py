@@ -45,14 +45,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin.router)
     routing.install(app, settings)  # app.state.routing + request-type model + /admin/routing
     drafting_routes.install(app, settings)  # app.state.drafter + /draft, /answers
+    topic_routes.install(app, settings)  # app.state.case_duplicates + /topics, /duplicates/check
+    quality_routes.install(app, settings)  # app.state.quality_checker + /check, /check/batch
     app.state.service = TriageService(  # the workflows the routers share with the CLI
         app.state.live_model,
         request_types=app.state.request_type_model,
         routing=app.state.routing,
         drafter=app.state.drafter,
     )
-    topic_routes.install(app, settings)  # app.state.duplicates/.topics + /topics, /duplicates/check
-    quality_routes.install(app, settings)  # app.state.quality_checker + /check, /check/batch
+    app.state.service.attach_cases(  # /cases: intake, routing decisions, replies, returns, merges
+        app.state.store,
+        checker=app.state.quality_checker,
+        duplicates=app.state.case_duplicates,
+        webhook=app.state.webhook_sender,
+    )
     listen_for_changes(app)  # PostgreSQL: every cache above hears of another host's commit at once
     docs.install(app)  # /docs and /redoc from local files; the bearer scheme in the OpenAPI
     web.install(app)  # the staff page: /, /case/{id}, /supervisor, /static

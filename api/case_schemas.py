@@ -1,6 +1,6 @@
 """Typed responses of the `/cases` routes: what a platform or a script can rely on, in /docs.
 
-The routes build these views in one place each (api/routers/cases.py); the models name every
+The views are built in one place each (triage/store/case_views.py); the models name every
 field with its meaning for /docs. They keep any field they do not name (`extra="allow"`), so no
 field a client already reads is ever dropped by validation. `POST /cases` answers
 `api.platform_schemas.CaseCreated`, whose routing and draft these extend.

@@ -37,7 +37,8 @@ def setup_store(app: FastAPI, settings: Settings) -> None:
 
     @app.exception_handler(StoreError)
     async def _store_error(_: Request, exc: StoreError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+        detail = getattr(exc, "detail", None) or str(exc)  # a refused reply carries its verdict
+        return JSONResponse({"detail": detail}, status_code=exc.status)
 
     @app.exception_handler(JobNotFound)
     async def _job_missing(_: Request, exc: JobNotFound) -> JSONResponse:

@@ -5,12 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tests.test_cases_api import GOOD, PETITION, VAGUE
-from triage.quality.checker import QualityChecker
 
 
 @pytest.fixture
 def c(db_client):
-    db_client.app.state.quality_checker = QualityChecker()
     return db_client
 
 

@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 
 from tests.conftest import auth
 from training.from_store import load_store_data
-from triage.quality.checker import QualityChecker
 from triage.routing.out_of_scope import OutOfScopeDetector
 from triage.store.models import Event, Reply
 
@@ -34,8 +33,6 @@ ANSWER = {
 
 @pytest.fixture
 def c(db_client):
-    if getattr(db_client.app.state, "quality_checker", None) is None:
-        db_client.app.state.quality_checker = QualityChecker()
     return db_client
 
 

@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 
 from api.app import create_app
 from tests.conftest import auth
-from triage.quality.checker import QualityChecker
 from triage.settings import Settings
 from triage.store.models import Case, Event, Reply, Routing
 
@@ -26,9 +25,7 @@ GOOD = (
 
 @pytest.fixture
 def c(db_client):
-    """The admin client on both databases, with the real quality checker when none is wired yet."""
-    if getattr(db_client.app.state, "quality_checker", None) is None:
-        db_client.app.state.quality_checker = QualityChecker()
+    """The admin client on both databases (its app carries the real quality checker)."""
     return db_client
 
 

@@ -11,7 +11,6 @@ import logging
 import pytest
 
 from tests.conftest import make_key
-from triage.quality.checker import QualityChecker
 
 PETITION = {"title": "公司拖欠工资", "body": "我们公司拖欠农民工工资三个月了，老板不接电话"}
 GOOD = (
@@ -37,8 +36,6 @@ def bearer(key: str) -> dict[str, str]:
 
 @pytest.fixture
 def c(db_client):
-    if getattr(db_client.app.state, "quality_checker", None) is None:
-        db_client.app.state.quality_checker = QualityChecker()
     return db_client
 
 

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import auth
-from triage.quality.checker import QualityChecker
 from triage.store.models import Reply
 
 PETITION = {
@@ -26,8 +25,6 @@ REASON = "已电话联系群众说明处理情况，群众同意书面答复从�
 
 @pytest.fixture
 def c(db_client):
-    if getattr(db_client.app.state, "quality_checker", None) is None:
-        db_client.app.state.quality_checker = QualityChecker()
     return db_client
 
 

@@ -20,7 +20,6 @@ from sqlalchemy import select
 from api.app import create_app
 from api.platform_schemas import CaseClosedEvent
 from tests.conftest import auth
-from triage.quality.checker import QualityChecker
 from triage.store.models import WebhookDelivery
 from triage.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookConfig, WebhookSender, verify
 
@@ -108,7 +107,6 @@ def hooked(db_settings, url: str, **extra):
 
 def open_client(settings) -> TestClient:
     app = create_app(settings)
-    app.state.quality_checker = app.state.quality_checker or QualityChecker()
     client = TestClient(app)
     client.headers.update(auth(app, "admin"))
     return client
@@ -228,7 +226,6 @@ def test_a_pending_delivery_is_sent_after_a_restart(db_settings, receivers):
 
 
 def test_no_webhook_url_writes_no_delivery(db_client):
-    db_client.app.state.quality_checker = db_client.app.state.quality_checker or QualityChecker()
     submit_and_close(db_client)
     view = deliveries(db_client)
     assert view["total"] == 0 and view["configured"] is False and view["target"] is None

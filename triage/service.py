@@ -23,7 +23,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from triage.classifier import Prediction
 from triage.drafting import Draft, Drafter, missing_slots
@@ -35,6 +35,13 @@ from triage.store import repository
 from triage.store.intake import OUT_OF_SCOPE_TIER, stored_draft, suggestion_from, unrouted_suggestion
 from triage.store.repository import Suggestion
 from triage.text import petition_text
+
+if TYPE_CHECKING:  # the case workflow is built on this service; these only name types
+    from triage.casework import CaseDesk
+    from triage.quality import QualityChecker
+    from triage.store.engine import Store
+    from triage.topics.case_duplicates import CaseDuplicates
+    from triage.webhook import WebhookSender
 
 log = logging.getLogger("triage.service")
 intake_log = logging.getLogger("triage.cases")  # what happened to a new case, under the cases' logger
@@ -117,6 +124,28 @@ class TriageService:
         self.request_types = request_types
         self.routing = routing
         self.drafter = drafter
+        self.cases: CaseDesk | None = None  # the case workflow, once a store is attached
+
+    def attach_cases(
+        self,
+        store: Store,
+        *,
+        checker: QualityChecker | None = None,
+        duplicates: CaseDuplicates | None = None,
+        webhook: WebhookSender | None = None,
+    ) -> CaseDesk:
+        """Carry the case workflow (intake, routing decisions, replies, returns, merges) over
+        `store`, on this service's models and drafter: `self.cases`."""
+        from triage.casework import CaseDesk
+
+        self.cases = CaseDesk(store, self, checker=checker, duplicates=duplicates, webhook=webhook)
+        return self.cases
+
+    def model_version_in_force(self) -> str | None:
+        """The department model version serving now, without loading one (None when none is)."""
+        peek = getattr(self.department, "peek", None)
+        loaded = peek() if peek is not None else None
+        return loaded.version if loaded is not None else None
 
     def routing_engine(self) -> RoutingEngine | None:
         """The table in force now (a live engine may have caught up with a newer version)."""

@@ -2,14 +2,13 @@
 
 A platform key reads and adds to only the cases it submitted (an admin key to any); anything else
 answers 404 exactly like an unknown id. When a case closes, the reply route writes a delivery to
-the outbox in the same transaction (`enqueue_closed`) and wakes this process's sender, which
+the outbox in the same transaction (`triage.store.platform.enqueue_closed`) and wakes this process's sender, which
 POSTs it from a background thread (triage.webhook); admins see every attempt at /admin/webhooks.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -27,36 +26,18 @@ from api.platform_schemas import (
     WebhookList,
 )
 from triage.settings import Settings
-from triage.store.clock import iso, now, parse_time
-from triage.store.models import CLOSED, Case
-from triage.store.outbox import delivery_view, enqueue, list_deliveries, requeue
-from triage.store.platform import add_supplement, platform_case, supplement_view
+from triage.store.clock import now, parse_time
+from triage.store.models import Case
+from triage.store.outbox import delivery_view, list_deliveries, requeue
+from triage.store.platform import CLOSED_EVENT, add_supplement, platform_case, platform_view, supplement_view
 from triage.webhook import WebhookConfig, WebhookSender
 
 log = logging.getLogger("triage.platform")
 router = APIRouter(tags=["platform"])
 admin_router = APIRouter(tags=["admin"])
 
-CLOSED_EVENT = "case.closed"
 ExternalId = Annotated[str, Path(min_length=1, max_length=128, description="the platform's own id")]
 NOT_YOURS = {"model": ErrorOut, "description": "No case with this external_id submitted with this key"}
-
-
-def platform_view(case: Case, at: datetime) -> dict[str, Any]:
-    """What the platform may know of its case: state, department, deadline, the reply, supplements."""
-    final = next((r for r in reversed(case.replies) if r.kind == "final"), None)
-    return {
-        "external_id": case.external_id,
-        "id": case.id,
-        "status": case.status,
-        "department": case.department,
-        "received_at": iso(case.received_at),
-        "deadline": iso(case.due_at),
-        "overdue": case.status != CLOSED and case.due_at < at,
-        "closed_at": iso(case.closed_at),
-        "reply": {"text": final.text, "replied_at": iso(final.created_at)} if final else None,
-        "supplements": [supplement_view(s) for s in case.supplements],
-    }
 
 
 def _own_case(request: Request, session: Session, external_id: str) -> Case:
@@ -99,13 +80,6 @@ def supplement(external_id: ExternalId, payload: SupplementIn, request: Request)
 
 
 # -- the webhook ---------------------------------------------------------------------------------
-
-
-def enqueue_closed(request: Request, session: Session, case: Case) -> None:
-    """In the closing transaction: the delivery that tells the platform (when a webhook is set)."""
-    if getattr(request.app.state, "webhook_sender", None) is None:
-        return
-    enqueue(session, case, CLOSED_EVENT, {"event": CLOSED_EVENT, **platform_view(case, now())})
 
 
 def wake_sender(app: FastAPI) -> None:

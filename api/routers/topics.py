@@ -14,10 +14,10 @@ from typing import Annotated
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 
-from api.intake_duplicates import catch_up
 from api.validation import petition_or_error
 from triage.settings import Settings
 from triage.topics import TopicState
+from triage.topics.case_duplicates import CaseDuplicates
 from triage.topics.heat import DEFAULT_HALF_LIFE_DAYS
 from triage.topics.heat import __doc__ as HEAT_DOC
 from triage.topics.shared import SharedTopics
@@ -30,7 +30,8 @@ HEAT_FORMULA = "heat = Σ_i (1 + ln(1 + likes_i)) · 2^(−age_i / half_life_day
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    """Load (or start) the topic state as app.state.duplicates / .topic_state; add routes.
+    """Load (or start) the topic state as app.state.duplicates / .topic_state, the intake's
+    duplicate check as .case_duplicates; add routes.
 
     The duplicate index is read at startup from `<models_dir>/topics/` and catches up with the
     store; the topics are the store's shared model (`app.state.shared_topics`), loaded now.
@@ -39,6 +40,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.state.topic_state = state
     app.state.duplicates = state.duplicates
     store = getattr(app.state, "store", None)
+    feed = None
     if store is not None:
         feed = DuplicateFeed(store, state, check_seconds=settings.model_check_seconds)
         if feed.catch_up():  # what a crash lost, what other hosts stored; a lost folder: all
@@ -46,6 +48,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         app.state.duplicate_feed = feed
         app.state.shared_topics = SharedTopics(store, state, check_seconds=settings.model_check_seconds)
         app.state.shared_topics.catch_up()
+    app.state.case_duplicates = CaseDuplicates(state, feed)  # the intake's duplicate check
     app.include_router(router)
 
 
@@ -161,7 +164,7 @@ class DuplicateResult(BaseModel):
 def check_duplicates(payload: DuplicateCheck, request: Request):
     text = petition_or_error(payload.title, payload.body)
     when = _time("received_at", payload.received_at)
-    catch_up(request.app.state)
+    request.app.state.case_duplicates.catch_up()
     state: TopicState = request.app.state.topic_state
     with state.lock:
         matches = state.duplicates.query(text, received_at=when, within_days=payload.within_days)

@@ -1,7 +1,7 @@
 """The drafting history catches up with the replies sent in the case store.
 
 The history index on local disk is a cache: the store holds every case and its final reply. The
-process that sends a reply adds it at once (api/feedback.py); every other process and host, and
+process that sends a reply adds it at once (triage/casework.py); every other process and host, and
 an index rebuilt after its folder was lost, reads what it lacks from the store (triage/store/feed.py
 says how it never skips a late commit).
 """

@@ -117,6 +117,10 @@ class RoutingTable:
                 break
         return department
 
+    def routable(self) -> list[str]:
+        """The departments a case can be sent to, sorted (renamed or merged ones excluded)."""
+        return sorted(name for name, d in self.departments.items() if not d.forward_to)
+
     def department_named(self, name: str) -> str | None:
         """The department that handles what `name` names now: a department (its `forward_to`
         followed) or one of a department's `aliases`; None for a name the table does not know."""

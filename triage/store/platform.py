@@ -7,6 +7,7 @@ external id answers exactly as an unknown one, so a platform cannot learn which 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,7 +15,10 @@ from sqlalchemy.orm import Session
 from triage.store.clock import iso
 from triage.store.clock import now as clock_now
 from triage.store.models import CLOSED, Case, Supplement
+from triage.store.outbox import enqueue
 from triage.store.repository import CaseNotFound, Conflict, StoreError, _event, _touch
+
+CLOSED_EVENT = "case.closed"
 
 
 def platform_case(session: Session, external_id: str, actor: str | None, *, any_owner: bool = False) -> Case:
@@ -59,3 +63,25 @@ def add_supplement(
 
 def supplement_view(s: Supplement) -> dict[str, object]:
     return {"id": s.id, "text": s.text, "received_at": iso(s.received_at), "added_at": iso(s.created_at)}
+
+
+def platform_view(case: Case, at: datetime) -> dict[str, Any]:
+    """What the platform may know of its case: state, department, deadline, the reply, supplements."""
+    final = next((r for r in reversed(case.replies) if r.kind == "final"), None)
+    return {
+        "external_id": case.external_id,
+        "id": case.id,
+        "status": case.status,
+        "department": case.department,
+        "received_at": iso(case.received_at),
+        "deadline": iso(case.due_at),
+        "overdue": case.status != CLOSED and case.due_at < at,
+        "closed_at": iso(case.closed_at),
+        "reply": {"text": final.text, "replied_at": iso(final.created_at)} if final else None,
+        "supplements": [supplement_view(s) for s in case.supplements],
+    }
+
+
+def enqueue_closed(session: Session, case: Case) -> None:
+    """In the closing transaction: the delivery that tells the platform its case was answered."""
+    enqueue(session, case, CLOSED_EVENT, {"event": CLOSED_EVENT, **platform_view(case, clock_now())})
