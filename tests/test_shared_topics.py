@@ -9,12 +9,13 @@ hosts catching up at once write one model, not two. SQLite and PostgreSQL.
 from __future__ import annotations
 
 import shutil
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
 from tests.hosts_fixtures import close, host
-from triage.store.models import TopicSnapshot
+from triage.store.models import StoreLease, TopicSnapshot
 
 PROBLEMS = {
     "lift": [
@@ -92,3 +93,28 @@ def test_two_hosts_catching_up_at_once_write_one_model(hosts):
     assert sorted(added)[0] == 0  # one of them wrote, the other loaded what it wrote (or had nothing to do)
     assert newest == sum(len(p) for p in PROBLEMS.values()) and snapshots <= 2
     assert _topics(a) == _topics(b)
+
+
+def test_a_host_with_nothing_to_add_reads_topics_while_another_writer_holds_the_lease(hosts):
+    """/topics on a host whose model is up to date never waits for the lease: another writer
+    holds the lease's row (on SQLite: the database's write lock) the whole time."""
+    a, b = hosts
+    _post_alternately(a, b)
+    expected = _topics(a)
+    store = a.app.state.store
+    looked = threading.Event()
+    with store.write_engine.connect() as holder:
+        holder.begin()  # SQLite: BEGIN IMMEDIATE, the write lock; PostgreSQL: the lease row below
+        holder.execute(select(StoreLease).where(StoreLease.name == "topics").with_for_update())
+
+        def look() -> None:
+            b.app.state.shared_topics.expire()
+            assert _topics(b) == expected
+            looked.set()
+
+        reader = threading.Thread(target=look, daemon=True)
+        reader.start()
+        finished_while_held = looked.wait(20)
+        holder.rollback()
+    reader.join(60)
+    assert finished_while_held, "the look waited for the writer's lock"

@@ -30,3 +30,12 @@ def created_since(session: Session, since: datetime | None, limit: int = 5000) -
     if since is not None:
         query = query.where(Case.created_at >= since)
     return [NewCase(*row) for row in session.execute(query)]
+
+
+def case_ids_since(session: Session, since: datetime | None, limit: int = 5000) -> list[int]:
+    """The ids of the cases stored at or after `since` (all when None), oldest first: a cheap
+    look at whether a cache lacks any, before reading their texts."""
+    query = select(Case.id).order_by(Case.created_at, Case.id).limit(limit)
+    if since is not None:
+        query = query.where(Case.created_at >= since)
+    return list(session.scalars(query))

@@ -9,8 +9,8 @@ stored, and writes a new snapshot (`triage/store/topic_snapshots.py`). Every oth
 newest snapshot when it changes. `GET /topics` then answers alike on every host, and a host whose
 topic folder is lost loads the store's model again.
 
-A look costs one small query at most every `check_seconds`; writing happens only when cases were
-added. Cases are re-read from `OVERLAP` before the snapshot's newest case, because on PostgreSQL
+A look costs two small reads at most every `check_seconds` (the newest snapshot's id, the ids of
+the recent cases); the lease and a write happen only when the model lacks a case. Cases are re-read from `OVERLAP` before the snapshot's newest case, because on PostgreSQL
 a transaction can commit after a later one; a case the model holds is skipped.
 """
 
@@ -27,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from triage.store import leases, topic_snapshots
 from triage.store.engine import Store, StoreUnavailable
 from triage.store.feed import OVERLAP, PAGE, CatchUp
-from triage.store.new_cases import NewCase, created_since
+from triage.store.new_cases import NewCase, case_ids_since, created_since
 from triage.topics.clustering import TopicModel
 from triage.topics.state import TopicState
 
@@ -51,15 +51,18 @@ class SharedTopics(CatchUp):
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.snapshot_id: int | None = None  # the snapshot `state.topics` is, None: not one yet
         self.read_through: datetime | None = None
+        self.ungroupable: set[int] = set()  # cases with nothing to group: never "lacking"
 
     def catch_up(self) -> int:
         """Bring this host's topics up to the store; how many cases this host added to the model.
         A store that does not answer is logged and tried again at the next look."""
         try:
+            self._load_newest()
+            if not self._lacks_cases():  # nothing to write: no write transaction, no lease
+                return 0
             with self.store.session(write=True) as session:
                 writer = leases.take(session, LEASE, self.holder, LEASE_SECONDS)
             if not writer:  # another host is writing: serve what it wrote last
-                self._load_newest()
                 return 0
             try:
                 return self._update()
@@ -70,6 +73,15 @@ class SharedTopics(CatchUp):
             log.warning("topics not caught up with the store: %s", exc)
             self.snapshot_id = None  # what was added locally may not be stored: reload next time
             return 0
+
+    def _lacks_cases(self) -> bool:
+        """Whether the store holds a case the model lacks (from `OVERLAP` before the snapshot's
+        newest case on): one read of ids, so a host with nothing to add never takes the lease."""
+        since = None if self.read_through is None else self.read_through - OVERLAP
+        with self.store.session() as session:
+            ids = case_ids_since(session, since, PAGE)
+        with self.state.lock:
+            return any(i not in self.ungroupable and self.state.topics.topic_of(str(i)) is None for i in ids)
 
     def _load_newest(self) -> None:
         with self.store.session() as session:
@@ -128,6 +140,7 @@ class SharedTopics(CatchUp):
                     self.state.topics.add([item])
                 except ValueError as exc:
                     log.info("case %s not grouped into topics: %s", row.case_id, exc)
+                    self.ungroupable.add(row.case_id)
                     continue
             added += 1
         return added
