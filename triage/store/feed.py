@@ -84,6 +84,10 @@ class StoreFeed(CatchUp):
     def apply(self, rows: Sequence[Any]) -> int:
         """Put the rows into the cache (skipping those it holds); how many were new."""
 
+    def settle(self) -> None:
+        """After a look that added rows: whatever the cache does once rather than per page
+        (the drafting history merges its index once, not after every page of a rebuild)."""
+
     def read_through(self) -> datetime | None:
         try:
             state = json.loads(self.state_path.read_text(encoding="utf-8"))
@@ -120,5 +124,6 @@ class StoreFeed(CatchUp):
         except (StoreUnavailable, SQLAlchemyError) as exc:
             log.warning("%s not caught up with the store: %s", self.name, exc)
         if added:
+            self.settle()
             log.info("%s: %d rows added from the store", self.name, added)
         return added
