@@ -22,6 +22,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--text-col", default="title,body", help="text column(s), comma-separated")
     p.add_argument("--label-col", default="label", help="the column to learn (category, department …)")
     p.add_argument("--test-size", type=float, default=0.2, help="share held out for evaluation")
+    p.add_argument(
+        "--no-refit",
+        action="store_true",
+        help="serve the evaluation fit (the held-out rows never seen) instead of refitting on every row",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--min-examples",
@@ -83,6 +88,7 @@ def run_train(args: argparse.Namespace) -> int:
         test_size=args.test_size,
         seed=args.seed,
         rare=rare,
+        refit=not args.no_refit,
     )
     meta = bundle.metadata
     if args.write_routing_stub:
@@ -98,6 +104,7 @@ def run_train(args: argparse.Namespace) -> int:
             "macro_f1": meta["macro_f1"],
             "accuracy": meta["accuracy"],
             "abstain": meta["abstain"]["test"],
+            "evaluation": meta["evaluation"],
             "fit_seconds": meta["fit_seconds"],
             "warnings": meta["warnings"],
             **({"rare_labels": rare} if rare else {}),
