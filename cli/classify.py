@@ -6,6 +6,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 
@@ -15,6 +16,7 @@ from triage.csvio import checked_text, numbered, parse_columns, read_csv, requir
 from triage.text import MAX_TEXT_CHARS
 
 OUTPUT_COLUMNS = ["label", "confidence", "abstain", "top_k"]
+KEPT_PREFIX = "input_"  # a labelled file keeps its own labels beside the prediction: input_label
 CHUNK = 1024  # petitions per model call: large enough that per-call costs vanish
 PARALLEL_FROM = 4 * CHUNK  # smaller files are done before extra processes would have started
 
@@ -76,18 +78,27 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs < 0:
         raise CommandError("--jobs must be 1 or more (0: one per core)")
 
+    kept = [c for c in OUTPUT_COLUMNS if c in header]  # the input's own columns the output fills
+    for column in kept:
+        print(
+            f"note: the input has a column {column!r}; the output's {column!r} is the prediction and "
+            f"the input's values are kept in {KEPT_PREFIX + column!r}",
+            file=sys.stderr,
+        )
+
     def annotated():
         predicted = _predict_chunks(model, batches, args.k, jobs if len(texts) >= PARALLEL_FROM else 1)
         for row, p in zip(rows, (p for chunk in predicted for p in chunk), strict=True):
             yield {
                 **row,
+                **{KEPT_PREFIX + c: row[c] for c in kept},
                 "label": p.label,
                 "confidence": round(p.confidence, 4),
                 "abstain": p.abstain,
                 "top_k": json.dumps(p.top_k, ensure_ascii=False),
             }
 
-    out_header = header + [c for c in OUTPUT_COLUMNS if c not in header]
+    out_header = header + [KEPT_PREFIX + c for c in kept] + [c for c in OUTPUT_COLUMNS if c not in header]
     write_csv(args.output, out_header, progress(annotated(), total=len(rows), desc="classify"))
     print(f"classified {len(rows)} rows with model {version} → {args.output}")
     return 0

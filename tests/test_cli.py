@@ -44,6 +44,25 @@ def test_classify_csv_adds_columns(env_models, capsys, tmp_path):
     )
 
 
+def test_classify_a_labelled_file_keeps_its_labels_beside_the_prediction(env_models, capsys, tmp_path):
+    """An admin scoring a labelled test file: the output's `label` is the prediction (the
+    contract), the file's own labels stay in `input_label`, and stderr says so."""
+    src = tmp_path / "labelled.csv"
+    src.write_text(
+        "title,body,label\n拖欠工资,公司欠薪三个月,劳动纠纷\n学区划分,孩子上小学的学区怎么划分,教育\n",
+        "utf-8",
+    )
+    out = tmp_path / "out.csv"
+    code, _, err = run(
+        capsys, "classify", "--input", str(src), "--text-col", "title,body", "--output", str(out)
+    )
+    assert code == 0
+    rows = list(csv.DictReader(open(out, encoding="utf-8-sig")))
+    assert [r["label"] for r in rows] == ["人社局", "教育局"]
+    assert [r["input_label"] for r in rows] == ["劳动纠纷", "教育"]
+    assert "the input's values are kept in 'input_label'" in err
+
+
 def test_classify_csv_missing_column_fails_with_name(env_models, capsys, tmp_path):
     src = tmp_path / "in.csv"
     src.write_text("title,content\n标题,正文\n", encoding="utf-8")
