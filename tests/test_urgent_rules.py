@@ -215,3 +215,21 @@ def test_a_due_in_hours_is_a_timedelta_from_receipt_in_the_receipt_zone(engine):
     received = datetime(2026, 11, 20, 1, 0, tzinfo=ZoneInfo("UTC"))
     r = engine.route("", GAS, pred("住建局"), received_at=received)
     assert r.due_at - received == timedelta(hours=1)
+
+
+def test_the_whole_text_prefilter_changes_no_decision(engine):
+    """The prefilter (one search over the whole petition before any clause is looked at) only
+    saves time: with it and without it, every written petition gets the same answer."""
+    import copy
+
+    rules = engine.table.urgent_rules
+    assert rules._any_pattern is not None and rules._any_pattern.groups == 0  # a yes/no search
+    unfiltered = copy.copy(rules)
+    unfiltered.__dict__["_any_pattern"] = None
+    texts = [
+        normalize(row["text"])
+        for name in ("urgent_labelled.csv", "urgent_holdout.csv", "urgent_blind.csv")
+        for row in read_set(name)
+    ]
+    assert sum(rules.detect(t) is not None for t in texts) >= 40
+    assert [rules.detect(t) for t in texts] == [unfiltered.detect(t) for t in texts]

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
-from triage.routing.out_of_scope import _context_free
+from triage.routing.out_of_scope import _context_free, search_only
 
 # "闻到…煤气": a few characters of the same clause may stand between the words.
 GAP = "…"
@@ -123,7 +123,8 @@ class UrgentRules:
         ]
         if not loose or not all(_context_free(p) for p in loose):
             return None
-        return re.compile("|".join(f"(?:{p.pattern})" for p in loose))
+        combined = "|".join(f"(?:{p.pattern})" for p in loose)
+        return search_only(combined) or re.compile(combined)
 
     def _shows(self, category: UrgentCategory, clause: str) -> bool:
         if any(p.search(clause) for p in category.exclude) or any(p.search(clause) for p in self.not_urgent):
