@@ -68,6 +68,20 @@ def test_batch_classifies_each_item_in_order(client):
     assert labels == ["人社局", "教育局", "市场监管局"]
 
 
+def test_a_batch_without_reasons_answers_the_same_labels_and_routing(client):
+    """`reasons: false` only empties each item's reasons: labels, probabilities and the routing
+    (department, deadline, emergency) are those of the default call."""
+    items = [PETITION, {"body": "楼道里闻到很浓的煤气味，好几户都闻到了"}, {"title": "超市卖过期食品"}]
+    full = client.post("/classify/batch", json={"items": items}).json()["items"]
+    bare = client.post("/classify/batch", json={"items": items, "reasons": False}).json()["items"]
+    assert all(item["reasons"] for item in full) and not any(item["reasons"] for item in bare)
+    # (an emergency is due in hours from the moment of the call: the two calls differ there)
+    assert [{**item, "reasons": [], "due_at": None} for item in full] == [
+        {**item, "due_at": None} for item in bare
+    ]
+    assert bare[1]["urgent"] is not None
+
+
 def test_batch_over_the_limit_is_413(client):
     r = client.post("/classify/batch", json={"items": [{"body": "路灯"}] * 1001})
     assert r.status_code == 413 and "1000" in r.json()["detail"]

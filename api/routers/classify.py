@@ -92,6 +92,11 @@ class ClassifyResponse(BaseModel):
 class BatchRequest(BaseModel):
     items: list[Petition]
     k: int = Field(default=3, ge=1, le=20)
+    reasons: bool = Field(
+        default=True,
+        description="false: leave each item's `reasons` empty (a backlog re-routed in bulk needs no "
+        "explanation per petition, and skipping them is faster)",
+    )
 
 
 class BatchResponse(BaseModel):
@@ -121,12 +126,12 @@ async def service_on_loop(request: Request) -> TriageService:
 
 
 def classified(
-    service: TriageService, petitions: list[PetitionInput], k: int, *, batch: bool
+    service: TriageService, petitions: list[PetitionInput], k: int, *, batch: bool, reasons: bool = True
 ) -> tuple[str, list[Classified]]:
     """`service.classify`, its errors as HTTP answers: 503 without a live model, 422 naming the
     petition (`items[i]` in a batch) for a received time or request type the table cannot use."""
     try:
-        return service.classify(petitions, k=k)
+        return service.classify(petitions, k=k, reasons=reasons)
     except NoLiveModel as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
     except PetitionError as exc:
@@ -167,5 +172,5 @@ def classify_batch(
         _petition(item, petition_or_error(item.title, item.body, where=f"items[{i}]"))
         for i, item in enumerate(payload.items)
     ]
-    version, items = classified(service, petitions, payload.k, batch=True)
+    version, items = classified(service, petitions, payload.k, batch=True, reasons=payload.reasons)
     return BatchResponse(items=[to_response(item, version) for item in items], model_version=version)
