@@ -5,6 +5,7 @@ import pytest
 
 from tests.conftest import requires_shared
 from triage.classifier import (
+    BUNDLE_HEADER,
     KeywordFeatures,
     PetitionClassifier,
     fit_thresholds,
@@ -106,6 +107,21 @@ def test_save_and_load_give_identical_predictions(live_model, tmp_path):
     again = PetitionClassifier.load(path)
     texts = ["路灯不亮好几天了", "网约车绕路多收钱"]
     assert np.allclose(again.predict_proba(texts), live_model.predict_proba(texts))
+
+
+def test_a_model_saved_with_joblib_by_an_earlier_version_still_loads(live_model, tmp_path):
+    """Bundles already in a registry or an artifact folder were written by joblib: they keep
+    loading; a new save is the faster format (header, pickle, zlib) and predicts the same."""
+    import joblib
+
+    old, new = tmp_path / "old.joblib", tmp_path / "new.joblib"
+    joblib.dump(live_model, old, compress=3)
+    live_model.save(new)
+    assert new.read_bytes().startswith(BUNDLE_HEADER) and not old.read_bytes().startswith(BUNDLE_HEADER)
+    texts = ["路灯不亮好几天了", "網約車繞路多收錢"]
+    expected = [p.to_dict() for p in live_model.predict_top_k(texts)]
+    for path in (old, new):
+        assert [p.to_dict() for p in PetitionClassifier.load(path).predict_top_k(texts)] == expected
 
 
 def test_fit_refuses_a_single_example_label():
