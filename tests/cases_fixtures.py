@@ -48,3 +48,20 @@ def case_at(store: Store, case_id: int):
 
 def hours_ago(h: float) -> datetime:
     return now() - timedelta(hours=h)
+
+
+def routing_decided(client, case: dict, department: str, reason: str) -> dict:
+    """What a clerk does before replying to a case the model was unsure of (abstained, set aside
+    or without a department): accept the suggestion or, without one, route it to `department`.
+    A case the model routed with confidence is left as it is; returns the case as it stands."""
+    routing = case["routing"]
+    if not (routing.get("abstain") or routing.get("manual_queue") or not routing.get("department")):
+        return case
+    body = (
+        {"action": "accept"}
+        if routing.get("department")
+        else {"action": "override", "department": department, "reason": reason}
+    )
+    r = client.post(f"/cases/{case['id']}/routing", json=body)
+    assert r.status_code == 200, r.text
+    return r.json()

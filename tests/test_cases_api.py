@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from api.app import create_app
+from tests.cases_fixtures import routing_decided
 from tests.conftest import auth
 from triage.settings import Settings
 from triage.store.models import Case, Event, Reply, Routing
@@ -367,9 +368,10 @@ def test_a_repeated_petition_is_linked_to_the_earlier_case(db_client):
 
 
 def test_a_good_sent_reply_becomes_a_drafting_source_and_a_vague_one_does_not(c):
-    good_case = _submit(c, "LEARN-1")
+    good_case = routing_decided(c, _submit(c, "LEARN-1"), "人社局", "欠薪由人社局劳动监察处理")
     assert c.post(f"/cases/{good_case['id']}/reply", json={"text": GOOD, "send": True}).json()["sent"]
     vague_case = _submit(c, "LEARN-2", title="小区停车乱收费", body="物业在小区里乱收停车费，每月三百元")
+    vague_case = routing_decided(c, vague_case, "住建局", "物业收费由住建局监管")
     sent = c.post(
         f"/cases/{vague_case['id']}/reply",
         json={"text": VAGUE, "send": True, "confirm_reason": "上级要求先答复"},

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from tests.cases_fixtures import routing_decided
 from tests.conftest import auth
 from triage.store.models import Reply
 
@@ -32,12 +33,7 @@ def _case(c, external_id: str) -> dict:
     r = c.post("/cases", json={"external_id": external_id, **PETITION})
     assert r.status_code == 201, r.text
     case = r.json()
-    if not case["routing"]["department"]:  # a model that abstains: route it by hand first
-        r = c.post(
-            f"/cases/{case['id']}/routing",
-            json={"action": "override", "department": "城管局", "reason": "消防通道由城管执法"},
-        )
-        assert r.status_code == 200, r.text
+    routing_decided(c, case, "城管局", "消防通道由城管执法")  # a model that was unsure: a clerk decides first
     return case
 
 
