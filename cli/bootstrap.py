@@ -38,8 +38,16 @@ def run(args: argparse.Namespace) -> int:
     if live and reg.is_complete(live):
         print(f"model {live} is live")
     else:
+        from cli.train import deployment_keywords  # the routing table's department keywords, if any
+
+        data = sample_data()
         bundle = train_bundle(
-            sample_data(), reg, label_col="department", text_cols=["title", "body"], promote=True
+            data,
+            reg,
+            label_col="department",
+            text_cols=["title", "body"],
+            promote=True,
+            keywords=deployment_keywords(sorted(set(data.labels)), None),
         )
         print_json({"trained": bundle.version, "macro_f1": bundle.metadata["macro_f1"], "live": True})
     from training.request_type import ensure_request_type_model  # the second classifier (routing)

@@ -10,10 +10,12 @@ from cli.common import live_routing, print_json, registry, settings
 from cli.models import promote_or_refuse
 from training.balance import DEFAULT_MERGE_LABEL, handle_rare, imbalance_warning
 from training.data import load_labelled_csv
+from training.deployment_keywords import KeywordGroups, from_file, from_table
 from training.evaluate import evaluate
 from training.overlap import seen_in_training
 from training.train import train_bundle
 from triage.classifier import PetitionClassifier
+from triage.routing.table import RoutingTable
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,6 +48,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="LABEL",
         help=f"the label rare labels are merged into (default: {DEFAULT_MERGE_LABEL})",
     )
+    p.add_argument(
+        "--keywords",
+        metavar="FILE",
+        help="CSV of keyword groups for this training: first column a label (or the department leading it), "
+        "the other columns its terms or responsibilities text (e.g. a 3-level taxonomy); added to the "
+        "routing table's department keywords and responsibilities",
+    )
+    p.add_argument(
+        "--no-keywords",
+        action="store_true",
+        help="learn without keyword features (neither the routing table's nor --keywords)",
+    )
+    p.add_argument(
+        "--embeddings",
+        action="store_true",
+        help="add the sentence vectors of the encoder TRIAGE_EMBEDDING_MODEL names (a local "
+        "sentence-transformers directory) as features; every host serving the model needs that directory",
+    )
     p.add_argument("--promote", action="store_true", help="make the new bundle live")
     p.add_argument(
         "--force",
@@ -70,6 +90,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_train(args: argparse.Namespace) -> int:
     from cli import CommandError
 
+    if args.no_keywords and args.keywords:
+        raise CommandError("--keywords and --no-keywords contradict each other; pass one")
+    params = embedding_params() if args.embeddings else None  # a wrong path refused before any work
     data = load_labelled_csv(args.data, args.text_col, args.label_col)
     rare = None
     if args.min_examples is not None:
@@ -80,6 +103,9 @@ def run_train(args: argparse.Namespace) -> int:
         rare = report.to_dict()
     if warning := imbalance_warning(data.labels):
         print(f"warning: {warning}", file=sys.stderr)
+    keywords = (
+        KeywordGroups() if args.no_keywords else deployment_keywords(sorted(set(data.labels)), args.keywords)
+    )
     bundle = train_bundle(
         data,
         registry(),
@@ -89,6 +115,8 @@ def run_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         rare=rare,
         refit=not args.no_refit,
+        keywords=keywords,
+        params=params,
     )
     meta = bundle.metadata
     if args.write_routing_stub:
@@ -105,6 +133,7 @@ def run_train(args: argparse.Namespace) -> int:
             "accuracy": meta["accuracy"],
             "abstain": meta["abstain"]["test"],
             "evaluation": meta["evaluation"],
+            "keywords": meta["keywords"],
             "fit_seconds": meta["fit_seconds"],
             "warnings": meta["warnings"],
             **({"rare_labels": rare} if rare else {}),
@@ -113,17 +142,58 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_stub(path: str, labels: list[str], label_col: str) -> None:
-    """Write the routing-table entries the new labels need, or say that none are needed."""
-    from training.promotion import TableUnavailable, read_table, routing_stub, unrouted_labels
-    from triage.atomic import atomic_write_bytes
+def embedding_params() -> dict[str, str]:
+    """The classifier parameters for the admin's encoder, checked before any training starts."""
+    from cli import CommandError
+    from triage.retrieval.encoders import EncoderError, SentenceTransformerEncoder
 
-    table = live_routing().table  # the store's table in force
+    path = settings().embedding_model
+    if not path:
+        raise CommandError(
+            "--embeddings needs TRIAGE_EMBEDDING_MODEL: the path of a local sentence-transformers model directory"
+        )
+    try:
+        SentenceTransformerEncoder(path)
+    except EncoderError as exc:
+        raise CommandError(f"--embeddings: {exc}") from None
+    return {"embedding_model": str(Path(path).resolve())}
+
+
+def routing_table_or_warn(consequence: str) -> RoutingTable | None:
+    """The store's table in force, else the seed file; None (with a warning) when neither reads."""
+    from training.promotion import TableUnavailable, read_table
+
+    table = live_routing().table
     if table is None:
         try:
             table = read_table(settings().routing_table)
         except TableUnavailable as exc:
-            print(f"warning: {exc}; the stub lists every label", file=sys.stderr)
+            print(f"warning: {exc}; {consequence}", file=sys.stderr)
+    return table
+
+
+def deployment_keywords(labels: list[str], keywords_file: str | None) -> KeywordGroups:
+    """The routing table's keyword groups for these labels, plus the admin's file if given."""
+    table = routing_table_or_warn("no keyword features from the routing table")
+    groups = from_table(table, labels) if table is not None else KeywordGroups()
+    if keywords_file:
+        groups = groups.merged(from_file(keywords_file, labels, table))
+    if groups:
+        said = groups.describe()
+        print(
+            f"keyword features: {said['groups']} of {len(labels)} labels, {said['terms']} terms "
+            f"({'; '.join(groups.sources)})",
+            file=sys.stderr,
+        )
+    return groups
+
+
+def write_stub(path: str, labels: list[str], label_col: str) -> None:
+    """Write the routing-table entries the new labels need, or say that none are needed."""
+    from training.promotion import routing_stub, unrouted_labels
+    from triage.atomic import atomic_write_bytes
+
+    table = routing_table_or_warn("the stub lists every label")
     if table is not None and not unrouted_labels(labels, table):
         print(f"routing table {table.source} routes every label; no stub written", file=sys.stderr)
         return

@@ -37,7 +37,9 @@ def load_mapped_csv(path: str | Path, mapping: Mapping[str, str]) -> list[dict[s
 
 def load_category_train(path: str | Path | None = None) -> list[dict[str, str]]:
     """benchmarks/category_train.csv: jieba-segmented text (stop words removed) and label."""
-    return load_mapped_csv(_shared("benchmarks/category_train.csv", path), {"text": "text", "label": "label"})
+    return load_mapped_csv(
+        _shared("benchmarks/category_train.csv", path), {"row": "row", "text": "text", "label": "label"}
+    )
 
 
 def load_category_test(path: str | Path | None = None) -> list[dict[str, str]]:

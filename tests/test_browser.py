@@ -451,6 +451,28 @@ def test_an_expired_key_asks_to_sign_in_again_and_the_page_carries_on(page, serv
     assert kinds.count("routing_accepted") == 1
 
 
+def test_a_late_refusal_of_the_old_key_does_not_sign_out_the_clerk_who_signed_in_again(page, server):
+    """A request still on its way with the revoked key (the editor's quality check, a reload) is
+    answered 401 after the clerk has signed in anew: the page must stay signed in, not throw the
+    new key away and hide the case. (Under load this made the page ask for the key a second time.)"""
+    case = new_case(server)
+    sign_in(page, server["base"], server["staff"], f"/case/{case['id']}")
+    page.wait_for_selector("#accept-routing:visible")
+    outcome = page.evaluate(
+        """async (goodKey) => {
+            const store = (k) => localStorage.setItem('triage.staffKey', JSON.stringify({key: k, expires: Date.now() + 60000}));
+            store('tk_revoked_key');
+            const late = window.Triage.api('GET', '/cases?limit=1').catch((err) => err.status);
+            store(goodKey);  // the clerk signs in again while that request is on its way
+            return await late;
+        }""",
+        server["staff"],
+    )
+    assert outcome == 401
+    assert page.is_visible("#accept-routing") and not page.is_visible("#signin")
+    assert page.evaluate("window.Triage.key()") == server["staff"]
+
+
 # -- queue marks and filters ---------------------------------------------------------------------
 
 

@@ -24,12 +24,13 @@ from sqlalchemy import func, select
 from training.balance import DEFAULT_MERGE_LABEL, handle_rare
 from training.bundles import BundleError, ModelRegistry
 from training.data import LabelledData, load_labelled_csv
+from training.deployment_keywords import KeywordGroups, from_table
 from training.evaluate import evaluate
 from training.promotion import promote_checked
 from training.train import split, train_bundle
 from triage.classifier import PetitionClassifier
 from triage.csvio import DataError
-from triage.routing.table import RoutingTable
+from triage.routing.table import RoutingTable, RoutingTableError, load_table
 from triage.store.engine import Store
 from triage.store.models import ACCEPTED, OVERRIDDEN, SUGGESTED, Case, Routing
 from triage.text import petition_text
@@ -155,6 +156,17 @@ def _summary(quality: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _table_keywords(table: RoutingTable | Path | str | None, labels: Sequence[str]) -> KeywordGroups:
+    """The routing table's keyword groups for these labels (none when the table cannot be read:
+    the promotion check reports that)."""
+    if table is not None and not isinstance(table, RoutingTable):
+        try:
+            table = load_table(table)
+        except (OSError, RoutingTableError):
+            table = None
+    return from_table(table, sorted(set(labels))) if table is not None else KeywordGroups()
+
+
 def retrain_from_store(
     store: Store,
     registry: ModelRegistry,
@@ -206,10 +218,18 @@ def retrain_from_store(
         test_size=test_size,
         seed=seed,
         rare=rare_report,
+        keywords=_table_keywords(routing_table, loaded.data.labels),
     )
     report(0.8, "evaluating the new and the live model on the same held-out split")
     new_model = PetitionClassifier.load(registry.model_path(bundle.version))
-    new_quality = evaluate(new_model, x_test, y_test)
+    meta = bundle.metadata
+    # the served model was refitted on every row, the held-out ones included: its figures are the
+    # evaluation fit's on this same split (train_bundle splits alike), not a re-scoring of rows it saw
+    new_quality = {
+        "n": len(y_test),
+        **{k: meta[k] for k in ("macro_f1", "accuracy", "top3_accuracy")},
+        "abstain": meta["abstain"]["test"],
+    }
     comparison: dict[str, Any] = {
         "new": {
             "version": bundle.version,

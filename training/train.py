@@ -21,6 +21,7 @@ from sklearn.model_selection import train_test_split
 from training.balance import imbalance_warning
 from training.bundles import BundleInfo, ModelRegistry, new_version
 from training.data import LabelledData
+from training.deployment_keywords import KeywordGroups
 from training.evaluate import evaluate
 from training.overlap import TRAIN_HASHES_FILE, write_hashes
 from triage.classifier import PetitionClassifier
@@ -64,6 +65,7 @@ def train_bundle(
     params: dict[str, Any] | None = None,
     rare: dict[str, Any] | None = None,
     refit: bool = True,
+    keywords: KeywordGroups | None = None,
 ) -> BundleInfo:
     """Train on `data` and write a bundle; nothing on disk changes if any step fails.
 
@@ -71,15 +73,20 @@ def train_bundle(
     without, it is the evaluation fit (its hold-out rows never seen). The bundle keeps the hashes
     of the texts the served model was fitted on (training.overlap), its imbalance warning if
     any, and `rare` (what was dropped or merged before training, training.balance).
+    `keywords` are the deployment's keyword groups (training.deployment_keywords), learned as
+    features when there are any; the bundle says how many and where they came from.
     """
     data.validate()
+    params = dict(params or {})
+    if keywords:
+        params["keywords"] = {label: terms for label, terms in keywords.groups.items() if terms}
     started = time.perf_counter()
     x_train, x_test, y_train, y_test = split(data, test_size, seed)
-    model = PetitionClassifier(random_state=seed, **(params or {})).fit(x_train, y_train)
+    model = PetitionClassifier(random_state=seed, **params).fit(x_train, y_train)
     quality = evaluate(model, x_test, y_test)
     x_fitted = x_train
     if refit:
-        model = PetitionClassifier(random_state=seed, **(params or {})).fit(data.texts, data.labels)
+        model = PetitionClassifier(random_state=seed, **params).fit(data.texts, data.labels)
         x_fitted = list(data.texts)
     fit_seconds = time.perf_counter() - started
     data_hash = data.data_hash()
@@ -116,7 +123,12 @@ def train_bundle(
             "test": quality["abstain"],
             "train_out_of_fold": model.oof_proba_summary_,
         },
-        "params": {k: list(v) if isinstance(v, tuple) else v for k, v in model.get_params().items()},
+        "params": {
+            k: list(v) if isinstance(v, tuple) else v
+            for k, v in model.get_params().items()
+            if k != "keywords"
+        },
+        "keywords": (keywords or KeywordGroups()).describe(),
         "data_hash": data_hash,
         "train_hashes": {"file": TRAIN_HASHES_FILE, "rows": len(x_fitted)},
         "warnings": [w for w in (imbalance_warning(data.labels),) if w],

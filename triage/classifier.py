@@ -17,6 +17,11 @@ before (each was measured on the public split, see docs/benchmarks.md "classify-
   plus one binary feature per term: a prior that does not depend on the training text's style.
 - `fit(..., unlabelled=...)`: self-training; the most confident pseudo-labelled raw texts join
   the training set at a lower weight.
+- `embedding_model`: the path of a local sentence-transformers model (an admin's own encoder,
+  `TRIAGE_EMBEDDING_MODEL`); its sentence vectors join the features as one dense block scaled
+  by `embedding_weight`. The bundle keeps the path, not the encoder, so the host that serves the
+  model needs the same directory; the per-petition fast path does not repeat the block, so such a
+  model predicts through the scikit-learn pipeline.
 
 The word segmenter (`segmenter`, see triage.text.SEGMENTERS) is part of the model: its words,
 vocabulary and keyword words come from the segmenter it was trained with, and a saved bundle
@@ -324,7 +329,7 @@ class _FastPath:
 
     @staticmethod
     def supports(model: PetitionClassifier) -> bool:
-        return all(TfidfRows.supports(v) for v in model.vectorizers_)
+        return not model.embedding_model and all(TfidfRows.supports(v) for v in model.vectorizers_)
 
     def row(self, chars: str, words: str) -> SparseRow:
         """One prepared petition's feature row: the same values as its row of `_features`."""
@@ -368,6 +373,8 @@ class PetitionClassifier:
         pseudo_label_weight: float = 0.5,
         calibration: str = "multinomial",
         segmenter: str = DEFAULT_SEGMENTER,
+        embedding_model: str | None = None,
+        embedding_weight: float = 1.0,
     ) -> None:
         self.char_ngram_range = char_ngram_range
         self.word_features = word_features
@@ -387,6 +394,8 @@ class PetitionClassifier:
         self.pseudo_label_weight = pseudo_label_weight
         self.calibration = calibration
         self.segmenter = segmenter
+        self.embedding_model = embedding_model
+        self.embedding_weight = embedding_weight
 
     # -- scikit-learn protocol ----------------------------------------------------------------
 
@@ -409,6 +418,8 @@ class PetitionClassifier:
         "pseudo_label_weight",
         "calibration",
         "segmenter",
+        "embedding_model",
+        "embedding_weight",
     )
 
     # defaults for bundles pickled before a parameter existed: they keep their old behaviour
@@ -424,14 +435,17 @@ class PetitionClassifier:
         "segmenter": "jieba",
         "keyword_features_": None,
         "pseudo_labelled_": 0,
+        "embedding_model": None,
+        "embedding_weight": 1.0,
+        "embedding_dim_": 0,
     }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update({**self._LEGACY_DEFAULTS, **state})
 
     def __getstate__(self) -> dict[str, Any]:
-        # the fast path is derived from the fitted parts on first use, never saved
-        return {k: v for k, v in self.__dict__.items() if k != "_fast"}
+        # the fast path and the encoder are rebuilt on first use, never saved
+        return {k: v for k, v in self.__dict__.items() if k not in ("_fast", "_loaded_encoder")}
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self._PARAMS}
@@ -442,6 +456,7 @@ class PetitionClassifier:
                 raise ValueError(f"unknown parameter {name!r}")
             setattr(self, name, value)
         self.__dict__.pop("_fast", None)  # weights are read when the fast path is built
+        self.__dict__.pop("_loaded_encoder", None)
         return self
 
     # -- fitting ------------------------------------------------------------------------------
@@ -475,7 +490,7 @@ class PetitionClassifier:
         return [prepare(normalize(t), self.drop_function_words, words, self.segmenter) for t in texts]
 
     def _features(self, prepared: Sequence[tuple[str, str]], fit: bool = False) -> sparse.csr_matrix:
-        """char n-grams | words (× word_weight) | keyword groups | keyword terms."""
+        """char n-grams | words (× word_weight) | keyword groups | keyword terms | sentence vector."""
         chars = [c for c, _ in prepared]
         words = [w for _, w in prepared]
         fast = None if fit else self._fast_path()
@@ -493,7 +508,24 @@ class PetitionClassifier:
                 groups * np.float32(self.keyword_weight),
                 terms * np.float32(self.keyword_term_weight),
             ]
+        if self.embedding_model:
+            vectors = self._encoder().encode_passages(chars)
+            if fit:
+                self.embedding_dim_ = int(vectors.shape[1])
+            blocks.append(sparse.csr_matrix(vectors * np.float32(self.embedding_weight), dtype=np.float32))
         return sparse.hstack(blocks, format="csr", dtype=np.float32)
+
+    def _encoder(self) -> Any:
+        """The sentence-transformers encoder at `embedding_model`, loaded once per process.
+
+        Raises triage.retrieval.encoders.EncoderError naming the path when it is not there (a
+        host serving the model without the admin's encoder directory)."""
+        encoder = self.__dict__.get("_loaded_encoder")
+        if encoder is None:
+            from triage.retrieval.encoders import SentenceTransformerEncoder  # torch only when asked
+
+            encoder = self._loaded_encoder = SentenceTransformerEncoder(str(self.embedding_model))
+        return encoder
 
     def _new_svc(self) -> LinearSVC:
         return LinearSVC(C=self.C, class_weight="balanced", random_state=self.random_state)
@@ -531,6 +563,8 @@ class PetitionClassifier:
         prepared = self._prepare(list(X) + extra)
         self.vectorizers_ = self._new_vectorizers()
         self.keyword_features_ = KeywordFeatures(self.keywords, self.segmenter) if self.keywords else None
+        self.__dict__.pop("_loaded_encoder", None)
+        self.embedding_dim_ = 0  # set by `_features` when there is an encoder
         all_features = self._features(prepared, fit=True)
         features, pool = all_features[: len(X)], all_features[len(X) :]
         pseudo_x, pseudo_y = self._pseudo_labels(features, y_arr, pool)
@@ -720,6 +754,7 @@ class PetitionClassifier:
                 names.extend(vec.get_feature_names_out().tolist())
             if self.keyword_features_ is not None:
                 names.extend(self.keyword_features_.feature_names())
+            names.extend([""] * self.embedding_dim_)  # dimensions of a vector are no terms: no reasons
             self._feature_names = names
         return self._feature_names
 

@@ -125,8 +125,11 @@
 
   // One call to the API with the signed-in key. A 401 means the key stopped working (revoked, or
   // a new database): sign out and ask again rather than showing empty pages.
+  // A 401 answering a request sent with a key that has since been replaced (the clerk signed in
+  // anew while it was on its way) is stale: it must not sign the new key out.
   T.api = async function (method, path, body) {
-    const headers = { Accept: "application/json", Authorization: "Bearer " + (T.key() || "") };
+    const sentKey = T.key();
+    const headers = { Accept: "application/json", Authorization: "Bearer " + (sentKey || "") };
     const init = { method: method, headers: headers, cache: "no-store" };
     if (body !== undefined) {
       headers["Content-Type"] = "application/json";
@@ -148,7 +151,7 @@
       }
     }
     if (resp.status === 401) {
-      signOut("登录已失效（密钥无效或已停用），请重新登录。");
+      if (T.key() === sentKey) signOut("登录已失效（密钥无效或已停用），请重新登录。");
       throw new ApiError(401, data && data.detail);
     }
     if (!resp.ok) throw new ApiError(resp.status, data && data.detail !== undefined ? data.detail : data);

@@ -47,6 +47,10 @@ class Department:
     # Other names the department goes by in exports (承办单位 such as 顺义区分中心): imported
     # history under an alias is stored under this department (see `department_named`).
     aliases: tuple[str, ...] = ()
+    # What the department is responsible for (三定 / 权责清单): its own words for its matters.
+    # Training turns them into features for this deployment (training/deployment_keywords.py).
+    keywords: tuple[str, ...] = ()
+    responsibilities: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,8 @@ class LabelRoute:
     by_district: Mapping[str, str] = field(default_factory=dict)
     label_set: str = ""
     line: int | None = None
+    # Terms of the label itself (a category that is not a department), used like a department's
+    keywords: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -245,6 +251,13 @@ class _Builder:
             raise self.fail(f"{'.'.join(map(str, path))} must be a list of words", *path)
         return tuple(str(v).strip() for v in value if str(v).strip())
 
+    def text(self, value: Any, *path: Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self.fail(f"{'.'.join(map(str, path))} must be text", *path)
+        return value.strip() or None
+
     def days(self, value: Any, *path: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 60:
             raise self.fail(
@@ -405,7 +418,18 @@ class _Builder:
         return out
 
     DEPARTMENT_FIELDS = frozenset(
-        {"full_name", "contact", "calendar", "deadlines", "parent", "district", "forward_to", "aliases"}
+        {
+            "full_name",
+            "contact",
+            "calendar",
+            "deadlines",
+            "parent",
+            "district",
+            "forward_to",
+            "aliases",
+            "keywords",
+            "responsibilities",
+        }
     )
 
     def departments(
@@ -444,6 +468,8 @@ class _Builder:
                 district=_opt(spec.get("district")),
                 forward_to=_opt(spec.get("forward_to")),
                 aliases=self.strings(spec.get("aliases"), *path, "aliases"),
+                keywords=self.strings(spec.get("keywords"), *path, "keywords"),
+                responsibilities=self.text(spec.get("responsibilities"), *path, "responsibilities"),
             )
         owner: dict[str, str] = {}
         for name, dept in out.items():
@@ -499,7 +525,7 @@ class _Builder:
                     spec = {"lead": spec}
                 spec = self.mapping(spec, *path)
                 for key in spec:
-                    if key not in ("lead", "assist", "by_district"):
+                    if key not in ("lead", "assist", "by_district", "keywords"):
                         raise self.fail(f"unknown field {key!r} for label {label!r}", *path, key)
                 if str(label) in labels:
                     raise self.fail(
@@ -522,6 +548,7 @@ class _Builder:
                     by_district=by_district,
                     label_set=str(set_name),
                     line=self.located.line(*path),
+                    keywords=self.strings(spec.get("keywords"), *path, "keywords"),
                 )
             sets[str(set_name)] = frozenset(str(label) for label in entries)
         if not labels:
