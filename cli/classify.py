@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import multiprocessing
 import os
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from typing import TYPE_CHECKING, Any
 
 from cli.common import print_json, progress, registry, write_csv
-from triage.classifier import PetitionClassifier, Prediction
 from triage.csvio import checked_text, numbered, parse_columns, read_csv, require_columns
+from triage.petition_features import Prediction
 from triage.text import MAX_TEXT_CHARS
+
+if TYPE_CHECKING:
+    pass
 
 OUTPUT_COLUMNS = ["label", "confidence", "abstain", "top_k"]
 KEPT_PREFIX = "input_"  # a labelled file keeps its own labels beside the prediction: input_label
@@ -39,7 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def load_model(version: str | None) -> tuple[str, PetitionClassifier]:
+def load_model(version: str | None, served: bool = False) -> tuple[str, Any]:
+    """The bundle's whole model (reasons and all), or with `served` its served form when it has
+    one (triage/served.py: the same labels and probabilities, without scikit-learn's import)."""
     from cli import CommandError
     from training.bundles import BundleError
 
@@ -48,9 +55,16 @@ def load_model(version: str | None) -> tuple[str, PetitionClassifier]:
     if version is None:
         raise CommandError("no model is live: train one with `triage train --data FILE.csv --promote`")
     try:
-        return version, PetitionClassifier.load(reg.model_path(version))
+        path = reg.model_path(version)
     except BundleError as exc:  # unknown, or a file that does not match the registry's sha256
         raise CommandError(str(exc)) from None
+    if served:
+        from triage.served import load_served
+
+        return version, load_served(path)
+    from triage.classifier import PetitionClassifier
+
+    return version, PetitionClassifier.load(path)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     header, rows = read_csv(args.input)
     require_columns(args.input, header, columns)
     texts = [checked_text(args.input, row, number, columns) for number, row in numbered(rows)]
-    version, model = load_model(args.version)
+    version, model = load_model(args.version, served=True)
 
     batches = [texts[start : start + CHUNK] for start in range(0, len(texts), CHUNK)]
     jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
@@ -104,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-_worker_model: PetitionClassifier | None = None
+_worker_model: Any = None  # the served form or the whole model, shared with forked workers
 
 
 def _predict_in_worker(texts: list[str], k: int) -> list[Prediction]:
@@ -112,9 +126,7 @@ def _predict_in_worker(texts: list[str], k: int) -> list[Prediction]:
     return _worker_model.predict_top_k(texts, k=k, n_reasons=0)
 
 
-def _predict_chunks(
-    model: PetitionClassifier, chunks: list[list[str]], k: int, jobs: int
-) -> Iterator[list[Prediction]]:
+def _predict_chunks(model: Any, chunks: list[list[str]], k: int, jobs: int) -> Iterator[list[Prediction]]:
     """Predictions chunk by chunk, in order. With several jobs, forked processes share the
     loaded model (nothing is pickled but the texts and the predictions), and each chunk's
     predictions are exactly those of one process: a petition's scores never depend on the
@@ -125,6 +137,12 @@ def _predict_chunks(
         return
     global _worker_model
     _worker_model = model
+    model.predict_top_k(
+        chunks[0][:1], k=k, n_reasons=0
+    )  # load the segmenter's dictionary once, before forking
+    # the model's objects move to a generation the collector never scans again: a forked
+    # worker's collections then do not write to (and so copy) the pages it shares with us
+    gc.freeze()
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), mp_context=context) as pool:
         yield from pool.map(_predict_in_worker, chunks, [k] * len(chunks))

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 from tqdm import tqdm
 
 from training.bundles import ModelRegistry
-from triage.routing.table import RoutingTable
 from triage.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from triage.routing.live import LiveRoutingEngine
+    from triage.routing.table import RoutingTable
     from triage.store.engine import Store
 
 

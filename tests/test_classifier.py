@@ -13,6 +13,7 @@ from triage.classifier import (
     keywords_from_taxonomy,
     prepare,
 )
+from triage.served import SERVED_HEADER
 from triage.text import normalize, to_simplified
 
 
@@ -117,7 +118,9 @@ def test_a_model_saved_with_joblib_by_an_earlier_version_still_loads(live_model,
     old, new = tmp_path / "old.joblib", tmp_path / "new.joblib"
     joblib.dump(live_model, old, compress=3)
     live_model.save(new)
-    assert new.read_bytes().startswith(BUNDLE_HEADER) and not old.read_bytes().startswith(BUNDLE_HEADER)
+    written = new.read_bytes()
+    assert written.startswith(SERVED_HEADER) and BUNDLE_HEADER in written[:200_000_000]
+    assert not old.read_bytes().startswith((BUNDLE_HEADER, SERVED_HEADER))
     texts = ["路灯不亮好几天了", "網約車繞路多收錢"]
     expected = [p.to_dict() for p in live_model.predict_top_k(texts)]
     for path in (old, new):

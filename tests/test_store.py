@@ -65,6 +65,18 @@ def test_migrations_create_every_table_and_run_twice_safely(store, db_url):
     again.dispose()
 
 
+def test_the_schema_head_the_code_knows_is_alembics_head(store):
+    """A database at SCHEMA_HEAD is not migrated (so read-only commands skip alembic's import):
+    the constant must name the newest migration, or new migrations would never run."""
+    from alembic.script import ScriptDirectory
+
+    from triage.store.engine import SCHEMA_HEAD, alembic_config, schema_version
+
+    head = ScriptDirectory.from_config(alembic_config(store.url)).get_current_head()
+    assert SCHEMA_HEAD == head, "update SCHEMA_HEAD in triage/store/engine.py to the newest migration"
+    assert schema_version(store.engine) == head
+
+
 def test_an_unreachable_database_is_reported_not_crashed():
     store = Store("postgresql+psycopg://postgres@127.0.0.1:1/nothing")
     with pytest.raises(StoreUnavailable, match="database unavailable"):

@@ -25,13 +25,13 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from scipy import sparse
-from scipy.special import expit
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
+
+if TYPE_CHECKING:  # scikit-learn is imported by whoever fits; the served model never needs it
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 _EMPTY_INDICES = np.zeros(0, dtype=np.int32)
 _WHITE_SPACES = re.compile(r"\s\s+")  # sklearn's _VectorizerMixin._white_spaces
@@ -202,6 +202,24 @@ def concat(parts: list[SparseRow], offsets: list[int], dtype: Any = np.float32) 
     return SparseRow(indices, data)
 
 
+def l2_normalise_rows_like_sklearn(matrix: sparse.csr_matrix) -> None:
+    """`l2_normalise_like_sklearn` on every row of a CSR matrix at once, in place, with the same
+    numbers: each row's squares are laid out in a row of a zero-padded float64 array, whose
+    cumulative sum along the row is the same sequential sum (trailing zeros add nothing)."""
+    data, indptr = matrix.data, matrix.indptr
+    lengths = np.diff(indptr)
+    if len(data) == 0:
+        return
+    rows = np.repeat(np.arange(len(lengths)), lengths)
+    columns = np.arange(len(data)) - np.repeat(indptr[:-1], lengths)
+    squares = np.zeros((len(lengths), int(lengths.max())), dtype=np.float64)
+    squares[rows, columns] = data * data
+    totals = np.cumsum(squares, axis=1)[:, -1]
+    norms = np.sqrt(totals)
+    norms[totals == 0.0] = 1.0  # sklearn leaves an all-zero row as it is
+    data[:] = (data.astype(np.float64) / norms[rows]).astype(data.dtype)
+
+
 def l2_normalise_like_sklearn(data: np.ndarray) -> np.ndarray:
     """sklearn's `inplace_csr_row_normalize_l2` for one row.
 
@@ -243,6 +261,8 @@ class TfidfRows:
     @staticmethod
     def supports(vec: Any) -> bool:
         """Only the configurations whose arithmetic this class repeats exactly."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         tfidf = getattr(vec, "_tfidf", None)
         return (
             isinstance(vec, TfidfVectorizer)
@@ -317,15 +337,23 @@ def calibrate(calibrator: Any, scores: np.ndarray) -> np.ndarray | None:
     function (as [1 - p, p]) for two, as sklearn computes them. Others (our own
     TemperatureCalibrator is plain numpy already) answer themselves.
     """
-    if isinstance(calibrator, LogisticRegression):
-        decision = scores @ calibrator.coef_.T + calibrator.intercept_
-        if len(calibrator.classes_) <= 2:
-            p = expit(decision.ravel())
-            return np.stack([1 - p, p], axis=1)
-        decision -= decision.max(axis=1, keepdims=True)
-        np.exp(decision, out=decision)
-        decision /= decision.sum(axis=1, keepdims=True)
-        return decision
-    if type(calibrator).__module__.startswith("sklearn"):
+    kind = type(calibrator)
+    if kind.__name__ == "LogisticRegression" and kind.__module__.startswith("sklearn"):
+        return logistic_proba(calibrator.coef_, calibrator.intercept_, scores)
+    if kind.__module__.startswith("sklearn"):
         return None
     return calibrator.predict_proba(scores)
+
+
+def logistic_proba(coef: np.ndarray, intercept: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """A fitted LogisticRegression's `predict_proba` from its coefficients, as sklearn computes it."""
+    decision = scores @ coef.T + intercept
+    if coef.shape[0] == 1:  # two classes
+        from scipy.special import expit
+
+        p = expit(decision.ravel())
+        return np.stack([1 - p, p], axis=1)
+    decision -= decision.max(axis=1, keepdims=True)
+    np.exp(decision, out=decision)
+    decision /= decision.sum(axis=1, keepdims=True)
+    return decision
