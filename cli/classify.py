@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from cli.common import print_json, progress, registry, write_csv
 from triage.csvio import checked_text, numbered, parse_columns, read_csv, require_columns
-from triage.petition_features import Prediction
 from triage.text import MAX_TEXT_CHARS
 
 if TYPE_CHECKING:
@@ -102,15 +101,8 @@ def run(args: argparse.Namespace) -> int:
 
     def annotated():
         predicted = _predict_chunks(model, batches, args.k, jobs if len(texts) >= PARALLEL_FROM else 1)
-        for row, p in zip(rows, (p for chunk in predicted for p in chunk), strict=True):
-            yield {
-                **row,
-                **{KEPT_PREFIX + c: row[c] for c in kept},
-                "label": p.label,
-                "confidence": round(p.confidence, 4),
-                "abstain": p.abstain,
-                "top_k": json.dumps(p.top_k, ensure_ascii=False),
-            }
+        for row, fields in zip(rows, (f for chunk in predicted for f in chunk), strict=True):
+            yield {**row, **{KEPT_PREFIX + c: row[c] for c in kept}, **fields}
 
     out_header = header + [KEPT_PREFIX + c for c in kept] + [c for c in OUTPUT_COLUMNS if c not in header]
     write_csv(args.output, out_header, progress(annotated(), total=len(rows), desc="classify"))
@@ -121,25 +113,37 @@ def run(args: argparse.Namespace) -> int:
 _worker_model: Any = None  # the served form or the whole model, shared with forked workers
 
 
-def _predict_in_worker(texts: list[str], k: int) -> list[Prediction]:
+def _output_fields(model: Any, texts: list[str], k: int) -> list[dict[str, Any]]:
+    """The output columns of each text, formatted where it was predicted (in a worker when there
+    are several), so the process writing the file only writes."""
+    return [
+        {
+            "label": p.label,
+            "confidence": round(p.confidence, 4),
+            "abstain": p.abstain,
+            "top_k": json.dumps(p.top_k, ensure_ascii=False),
+        }
+        for p in model.predict_top_k(texts, k=k, n_reasons=0)
+    ]
+
+
+def _predict_in_worker(texts: list[str], k: int) -> list[dict[str, Any]]:
     assert _worker_model is not None
-    return _worker_model.predict_top_k(texts, k=k, n_reasons=0)
+    return _output_fields(_worker_model, texts, k)
 
 
-def _predict_chunks(model: Any, chunks: list[list[str]], k: int, jobs: int) -> Iterator[list[Prediction]]:
-    """Predictions chunk by chunk, in order. With several jobs, forked processes share the
-    loaded model (nothing is pickled but the texts and the predictions), and each chunk's
+def _predict_chunks(model: Any, chunks: list[list[str]], k: int, jobs: int) -> Iterator[list[dict[str, Any]]]:
+    """Output columns chunk by chunk, in order. With several jobs, forked processes share the
+    loaded model (nothing is pickled but the texts and the formatted columns), and each chunk's
     predictions are exactly those of one process: a petition's scores never depend on the
     others in its chunk."""
     if jobs <= 1 or len(chunks) <= 1:
         for chunk in chunks:
-            yield model.predict_top_k(chunk, k=k, n_reasons=0)
+            yield _output_fields(model, chunk, k)
         return
     global _worker_model
     _worker_model = model
-    model.predict_top_k(
-        chunks[0][:1], k=k, n_reasons=0
-    )  # load the segmenter's dictionary once, before forking
+    model.predict_top_k(chunks[0][:1], k=k, n_reasons=0)  # the segmenter's dictionary, loaded once
     # the model's objects move to a generation the collector never scans again: a forked
     # worker's collections then do not write to (and so copy) the pages it shares with us
     gc.freeze()
