@@ -89,11 +89,14 @@ def test_a_keywords_file_adds_groups_and_a_wrong_name_is_refused_with_row_and_co
     table = load_table(SHIPPED)
     good = tmp_path / "taxonomy.csv"
     good.write_text(
-        "一级分类,二级分类,三级分类\n城乡建设,物业管理,物业服务和收费\n人社局,劳动关系和劳动争议,欠薪\n",
+        "一级分类,二级分类,三级分类\n城乡建设,物业管理,物业服务和收费\n人社局,劳动关系和劳动争议,欠薪\n"
+        "城乡建设,电梯维修；加装电梯;违章搭建,\n",  # terms as an admin lists them in one cell
         encoding="utf-8",
     )
     groups = from_file(good, ["城乡建设", "劳动和社会保障"], table)
-    assert {"物业管理", "物业服务", "收费"} <= set(groups.groups["城乡建设"])
+    assert {"物业管理", "物业服务", "收费", "电梯维修", "加装电梯", "违章搭建"} <= set(
+        groups.groups["城乡建设"]
+    )
     # 人社局 leads 劳动和社会保障 in the shipped table: its row goes to that label
     assert {"劳动关系", "劳动争议", "欠薪"} <= set(groups.groups["劳动和社会保障"])
     bad = tmp_path / "bad.csv"

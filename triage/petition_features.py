@@ -65,7 +65,7 @@ def prepare(
     return "".join(kept), " ".join(w for w in kept if w not in stop)
 
 
-_TERM_SEPARATORS = re.compile(r"[、，,/／（）()\s]|[和及与]")
+_TERM_SEPARATORS = re.compile(r"[、，,;；|｜/／（）()\s]|[和及与]")
 
 
 def keywords_from_taxonomy(rows: Sequence[Sequence[str]]) -> dict[str, list[str]]:
