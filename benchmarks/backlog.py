@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -72,20 +73,36 @@ def time_cli(path: Path, out: Path, jobs: int, env: dict[str, str]) -> float:
     return time.perf_counter() - started
 
 
-def time_batch_api(models: Path, database_url: str, texts: list[str]) -> dict[bool, float]:
-    """Seconds for all the batch calls, with reasons (True) and without (False)."""
-    key = store_key(database_url, "platform", "backlog")
+def time_batch_api(models: Path, database_url: str, texts: list[str], workers: int = 1) -> dict[bool, float]:
+    """Seconds for all the batch calls, with reasons (True) and without (False). With several
+    server workers, as many clients send their share of the batches at the same time (a
+    re-routing script using both cores through the API)."""
+    key = store_key(database_url, "platform", f"backlog-{workers}")
     chunks = [texts[i : i + 1000] for i in range(0, len(texts), 1000)]
     seconds = {}
-    with running_server(models, free_port(), database_url=database_url) as (base, _):
-        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=300) as client:
-            client.post("/classify/batch", json={"items": [{"body": t} for t in chunks[0][:50]]})  # warm
-            for reasons in (True, False):
-                started = time.perf_counter()
-                for chunk in chunks:
-                    body = {"items": [{"body": t} for t in chunk], "reasons": reasons}
-                    client.post("/classify/batch", json=body).raise_for_status()
-                seconds[reasons] = time.perf_counter() - started
+    with running_server(models, free_port(), workers, database_url=database_url) as (base, _):
+        clients = [
+            httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=300)
+            for _ in range(workers)
+        ]
+        for client in clients:  # every worker warm (a first request loads its segmenter)
+            for _ in range(workers):
+                client.post("/classify/batch", json={"items": [{"body": t} for t in chunks[0][:50]]})
+
+        def send(client: httpx.Client, share: list[list[str]], reasons: bool) -> None:
+            for chunk in share:
+                body = {"items": [{"body": t} for t in chunk], "reasons": reasons}
+                client.post("/classify/batch", json=body).raise_for_status()
+
+        for reasons in (True, False):
+            started = time.perf_counter()
+            with ThreadPoolExecutor(workers) as pool:
+                list(
+                    pool.map(send, clients, [chunks[i::workers] for i in range(workers)], [reasons] * workers)
+                )
+            seconds[reasons] = time.perf_counter() - started
+        for client in clients:
+            client.close()
     return seconds
 
 
@@ -151,21 +168,24 @@ def main() -> None:
         identical = filecmp.cmp(*outputs.values(), shallow=False)
         if args.models:
             database_url = os.environ.get("TRIAGE_DATABASE_URL", database_url)
-        for reasons, seconds in time_batch_api(models, database_url, texts).items():
-            rows.append(
-                [
-                    f"`POST /classify/batch` (1,000 per call, reasons {'on' if reasons else 'off'})",
-                    len(texts),
-                    f"{seconds:.1f} s",
-                    f"{len(texts) / seconds:,.0f}/s",
-                ]
-            )
+        for workers in (1, os.cpu_count() or 1):
+            for reasons, seconds in time_batch_api(models, database_url, texts, workers).items():
+                rows.append(
+                    [
+                        f"`POST /classify/batch` (1,000 per call, reasons {'on' if reasons else 'off'}, "
+                        f"{workers} server worker{'s' if workers > 1 else ''}, {workers} client{'s' if workers > 1 else ''})",
+                        len(texts),
+                        f"{seconds:.1f} s",
+                        f"{len(texts) / seconds:,.0f}/s",
+                    ]
+                )
     body = table(["what", "petitions", "time (whole process / all calls)", "rate"], rows)
     body += (
         f"\n\nThe CLI's outputs with one process and with one per core are identical: **{identical}**. "
         f"Model: {model}. "
         "The CLI times include Python's start, reading the file and writing the output; the API time is "
-        "the batch calls only, through a real server with the default settings."
+        "the batch calls only, through a real `triage serve` with the default settings (one worker) and with "
+        "`--workers 2`, the batches shared between as many clients sending at once."
     )
     print(body)
     write_section("backlog", "Re-routing a backlog (issue 19)", COMMAND, body)
