@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         if args.workers > 1:
             from cli.worker_state import shared_worker_state
 
-            with shared_worker_state():  # metrics summed over workers, one rate limit per key
+            with shared_worker_state(args.workers):  # summed metrics, one rate limit per key
                 Multiprocess(config, sockets=[listener]).run()
         else:
             uvicorn.Server(config).run(sockets=[listener])

@@ -16,18 +16,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-VARIABLES = ("PROMETHEUS_MULTIPROC_DIR", "TRIAGE_RATE_LIMIT_FILE")
+VARIABLES = ("PROMETHEUS_MULTIPROC_DIR", "TRIAGE_RATE_LIMIT_FILE", "TRIAGE_SERVE_WORKERS")
 
 
 @contextmanager
-def shared_worker_state() -> Iterator[Path]:
-    """Set `PROMETHEUS_MULTIPROC_DIR` and `TRIAGE_RATE_LIMIT_FILE` to a new folder for the block."""
+def shared_worker_state(workers: int) -> Iterator[Path]:
+    """Set `PROMETHEUS_MULTIPROC_DIR` and `TRIAGE_RATE_LIMIT_FILE` to a new folder for the block,
+    and `TRIAGE_SERVE_WORKERS` to how many workers share the port."""
     root = Path(tempfile.mkdtemp(prefix="triage-workers-"))
     metrics = root / "metrics"
     metrics.mkdir()
     previous = {name: os.environ.get(name) for name in VARIABLES}
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
     os.environ["TRIAGE_RATE_LIMIT_FILE"] = str(root / "ratelimit.slots")
+    os.environ["TRIAGE_SERVE_WORKERS"] = str(workers)
     try:
         yield root
     finally:

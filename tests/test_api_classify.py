@@ -82,6 +82,14 @@ def test_a_batch_without_reasons_answers_the_same_labels_and_routing(client):
     assert bare[1]["urgent"] is not None
 
 
+def test_one_process_keeps_a_batch_clients_connection_open(client):
+    """Only `triage serve --workers N` (N > 1) closes a batch's connection (so that the next
+    batch can go to another worker: tests/test_reliability_workers.py); one process has no
+    other worker, and a client that keeps its connection saves a handshake per batch."""
+    answer = client.post("/classify/batch", json={"items": [{"body": "小区噪音扰民"}]})
+    assert answer.status_code == 200 and answer.headers.get("connection") != "close"
+
+
 def test_batch_over_the_limit_is_413(client):
     r = client.post("/classify/batch", json={"items": [{"body": "路灯"}] * 1001})
     assert r.status_code == 413 and "1000" in r.json()["detail"]

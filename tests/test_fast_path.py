@@ -236,3 +236,42 @@ def test_rows_match_the_pipeline_with_coded_and_with_string_counting(sample, ngr
     block = model._fast_path().blocks[0]
     assert (block.char_counter is not None) == (ngram_range[1] <= 3)
     assert_rows_identical(model, [*sample.texts[:150], *AWKWARD_TEXTS])
+
+
+def test_the_code_table_finds_exactly_what_a_sorted_search_finds():
+    """`CodeTable.find` (a batch's vocabulary lookup) against searchsorted + equality, on random
+    codes and on a run of regularly spaced ones, with misses that differ from a stored code by
+    one."""
+    from triage.fastpath import CodeTable
+
+    rng = np.random.default_rng(0)
+    codes = np.unique(rng.integers(0, 2**63 - 1, size=5_000, dtype=np.int64))
+    codes = np.concatenate([codes, np.arange(3_000, dtype=np.int64) << 42])
+    codes = np.unique(codes)
+    ids = rng.permutation(len(codes)).astype(np.int32)
+    table = CodeTable(codes, ids)
+    queries = np.concatenate([codes[::3], codes[::7] + 1, rng.integers(0, 2**63 - 1, 2_000, dtype=np.int64)])
+    queries = rng.permutation(queries)
+    at = np.searchsorted(codes, queries)
+    at[at == len(codes)] = 0
+    expected = codes[at] == queries
+    known, found = table.find(queries)
+    assert expected.sum() > 1_000 and (~expected).sum() > 1_000
+    assert (known == expected).all() and (found == ids[at[expected]]).all()
+    assert table.find(np.zeros(0, dtype=np.int64))[0].size == 0
+    empty = CodeTable(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32))
+    assert not empty.find(codes[:10])[0].any()
+
+
+def test_a_pickled_counter_leaves_its_lookup_table_behind():
+    """A bundle's served form pickles the char counter: the table (12 MB for a public-data
+    vocabulary) is rebuilt on first use, not stored, and the rebuilt one counts the same."""
+    from triage.fastpath import CharGramCounter
+
+    counter = CharGramCounter({"小区": 0, "停": 1, "停车": 2, "车": 3, "收费": 4}, 1, 3)
+    before = counter.count_matrix(["小区停车乱收费", "车"], 5).toarray()
+    assert "_table" in counter.__dict__
+    copy = pickle.loads(pickle.dumps(counter))
+    assert "_table" not in copy.__dict__
+    assert (copy.count_matrix(["小区停车乱收费", "车"], 5).toarray() == before).all()
+    assert before.tolist() == [[1, 1, 1, 1, 1], [0, 0, 0, 1, 0]]

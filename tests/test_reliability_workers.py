@@ -131,6 +131,28 @@ def test_metrics_and_drafting_history_are_shared_by_two_workers(models_dir, tmp_
             assert ratio == pytest.approx(abstained / sent)
         assert scraped_by == set(pids)
 
+        # -- batches: a platform's keep-alive connections do not pin its batches to one worker -----
+        # (each batch answer closes its connection, so the next batch is accepted by a free worker)
+        batches_before = [requests_of(pid, "POST", "/classify/batch").get("200", 0.0) for pid in pids]
+        batch = {
+            "items": [{"body": f"小区楼下噪音扰民第{i}次，请尽快处理"} for i in range(200)],
+            "reasons": False,
+        }
+
+        def send_batches(_: int) -> list[str]:
+            with httpx.Client(base_url=url, timeout=60, headers=bearer(platform)) as c:  # keep-alive
+                answers = [c.post("/classify/batch", json=batch) for _ in range(6)]
+            assert [a.status_code for a in answers] == [200] * 6
+            return [a.headers.get("connection", "") for a in answers]
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            connection_headers = [h for hs in pool.map(send_batches, range(2)) for h in hs]
+        assert connection_headers == ["close"] * 12
+        time.sleep(0.5)  # a worker counts a request once its last byte has gone out
+        batches_after = [requests_of(pid, "POST", "/classify/batch").get("200", 0.0) for pid in pids]
+        done = [after - before for after, before in zip(batches_after, batches_before, strict=True)]
+        assert sum(done) == 12 and all(n > 0 for n in done), f"batches per worker: {done}"
+
         # -- drafting history: a case added by another process is drafted from by both -----------
         petition = {
             "title": "地下车库充电桩私拉电线",

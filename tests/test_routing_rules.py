@@ -23,6 +23,7 @@ from triage.routing import (
     time_left,
 )
 from triage.routing.cohandling import assistant_labels, cohandling_curve, fit_min_probability
+from triage.text import normalize
 from triage.workdays import WorkCalendar
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -411,3 +412,20 @@ def test_anchored_patterns_are_still_tried_clause_by_clause():
     assert detector.detect("物业已起诉我") is None  # not at the start of its clause
     assert detector.detect("我去信访了").reason == "信访"
     assert detector.detect("不信访，只想问停车") is None
+
+
+def test_the_detector_gives_normalised_text_the_answer_of_raw_text():
+    """The engine hands the detector text it has already normalised (`normalized=True`, so it is
+    not normalised twice on every /classify): on every written out-of-scope and urgent petition,
+    Traditional ones included, the answer is the one the raw text gets."""
+    rows = [
+        row["title"] + "。" + row["body"]
+        for row in csv.DictReader(
+            (Path(__file__).parent / "data" / "out_of_scope_sample.csv").open(encoding="utf-8")
+        )
+    ]
+    rows += ["我們已經向法院起訴了物業公司，判決書下來了他們還是不執行", "樓道裡瓦斯味很重，申請行政復議"]
+    detector = OutOfScopeDetector.from_file()
+    raw = [detector.detect(text) for text in rows]
+    assert sum(found is not None for found in raw) >= 30
+    assert [detector.detect(normalize(text), normalized=True) for text in rows] == raw

@@ -88,9 +88,60 @@ def coded_char_ngrams(text: str, min_n: int, max_n: int) -> tuple[np.ndarray, np
     return np.unique(np.concatenate(blocks), return_counts=True)
 
 
+class CodeTable:
+    """Sorted int64 codes and their ids as an open-addressing hash table, looked up for many
+    codes at once in numpy.
+
+    The same answers as `np.searchsorted` on the sorted codes followed by an equality check, in
+    a third of its time: a binary search over the 400,000 n-grams of a public-data vocabulary
+    makes about 19 dependent reads per code, scattered over 3 MB; here most codes cost one or
+    two reads (the table is at most half full, so linear probing stops soon).
+    """
+
+    _EMPTY = -1  # n-gram codes are non-negative (three 21-bit code points fill 63 bits)
+    _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: the product's top bits
+
+    def __init__(self, codes: np.ndarray, ids: np.ndarray) -> None:
+        self.bits = max(4, int(np.ceil(np.log2(max(len(codes), 1) * 2))))
+        self.keys = np.full(1 << self.bits, self._EMPTY, dtype=np.int64)
+        self.values = np.zeros(1 << self.bits, dtype=np.int32)
+        slots = self._slots(codes)
+        pending = np.arange(len(codes))
+        while pending.size:  # each round places, per free slot, the first code that wants it
+            wanted = slots[pending]
+            free = self.keys[wanted] == self._EMPTY
+            _, first = np.unique(wanted[free], return_index=True)
+            placed = pending[free][first]
+            self.keys[slots[placed]] = codes[placed]
+            self.values[slots[placed]] = ids[placed]
+            pending = np.setdiff1d(pending, placed, assume_unique=True)
+            slots[pending] = (slots[pending] + 1) & ((1 << self.bits) - 1)
+
+    def _slots(self, codes: np.ndarray) -> np.ndarray:
+        product = codes.astype(np.uint64) * self._MULTIPLIER  # wraps around, as a hash should
+        return (product >> np.uint64(64 - self.bits)).astype(np.int64)
+
+    def find(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which of `codes` are in the table (a boolean mask) and, for those, their ids."""
+        slots = self._slots(codes)
+        ids = np.full(len(codes), -1, dtype=np.int64)
+        active = np.arange(len(codes))
+        mask = (1 << self.bits) - 1
+        while active.size:
+            at = slots[active]
+            keys = self.keys[at]
+            hit = keys == codes[active]
+            ids[active[hit]] = self.values[at[hit]]
+            active = active[~hit & (keys != self._EMPTY)]  # an empty slot ends a miss's probe
+            slots[active] = (slots[active] + 1) & mask
+        known = ids >= 0
+        return known, ids[known].astype(np.int32)
+
+
 class CharGramCounter:
     """A char analyzer's vocabulary as sorted n-gram codes: one petition's term counts come
-    from `coded_char_ngrams` and one `searchsorted`, with no Python string per n-gram."""
+    from `coded_char_ngrams` and one `searchsorted`, a batch's from one `CodeTable` lookup per
+    n-gram length, with no Python string per n-gram."""
 
     def __init__(self, vocabulary: dict[str, int], min_n: int, max_n: int) -> None:
         self.min_n, self.max_n = min_n, max_n
@@ -98,6 +149,18 @@ class CharGramCounter:
         ids = np.fromiter(vocabulary.values(), dtype=np.int32, count=len(vocabulary))
         order = np.argsort(codes)
         self.codes, self.ids = codes[order], ids[order]
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (in a bundle's served form) without the lookup table: it is rebuilt from the
+        codes on first use, in about 0.1 s, rather than stored as 12 MB of mostly empty slots."""
+        return {k: v for k, v in self.__dict__.items() if k != "_table"}
+
+    @property
+    def table(self) -> CodeTable:
+        table = self.__dict__.get("_table")
+        if table is None:
+            table = self.__dict__["_table"] = CodeTable(self.codes, self.ids)
+        return table
 
     @staticmethod
     def supports(vocabulary: dict[str, int], min_n: int, max_n: int) -> bool:
@@ -108,7 +171,7 @@ class CharGramCounter:
         column ids) that sklearn's `_count_vocab` builds, with no Python step per n-gram.
 
         All texts' code points go into one array; an n-gram is kept only where it ends inside
-        the text it starts in, and each code is looked up in the sorted vocabulary once.
+        the text it starts in, and each code is looked up in the vocabulary's table once.
         """
         cleaned = [_WHITE_SPACES.sub(" ", t) for t in texts]
         lengths = np.fromiter(map(len, cleaned), dtype=np.int64, count=len(cleaned))
@@ -134,11 +197,9 @@ class CharGramCounter:
             codes, owners = codes[inside], doc_of[:span][inside]
             if len(self.codes) == 0 or len(codes) == 0:
                 continue
-            at = np.searchsorted(self.codes, codes)
-            at[at == len(self.codes)] = 0
-            known = self.codes[at] == codes
+            known, ids = self.table.find(codes)
             docs_found.append(owners[known])
-            ids_found.append(self.ids[at[known]])
+            ids_found.append(ids)
         return _count_csr(docs_found, ids_found, len(cleaned), width)
 
     def counts(self, text: str) -> tuple[np.ndarray, np.ndarray]:
@@ -146,6 +207,7 @@ class CharGramCounter:
         codes, counts = coded_char_ngrams(text, self.min_n, self.max_n)
         if len(self.codes) == 0 or len(codes) == 0:
             return _EMPTY_INDICES, counts[:0]
+        # one text's few hundred codes: a binary search is quicker than the table's rounds
         at = np.searchsorted(self.codes, codes)
         at[at == len(self.codes)] = 0
         known = self.codes[at] == codes

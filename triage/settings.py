@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     max_batch_items: int = 1000
+    # How many processes `triage serve --workers N` runs (set for its workers by the command):
+    # with several, a batch call's connection is closed after its answer (api/routers/classify.py).
+    serve_workers: int = 1
     max_request_bytes: int = 5 * 1024 * 1024
     model_check_seconds: float = 1.0
     # Freeze the long-lived heap (models, indexes) out of the cyclic collector's full passes

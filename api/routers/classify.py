@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from pydantic import BaseModel, Field
 
 from api.deps import get_service
@@ -158,9 +158,17 @@ async def classify(payload: ClassifyRequest, service: Annotated[TriageService, D
 def classify_batch(
     payload: BatchRequest,
     request: Request,
+    response: Response,
     service: Annotated[TriageService, Depends(get_service)],
 ):
-    limit = request.app.state.settings.max_batch_items
+    settings = request.app.state.settings
+    if settings.serve_workers > 1:
+        # A keep-alive connection stays with the worker that accepted it, so a client's batches
+        # would all queue on one worker while the others idle (measured with two workers and two
+        # clients: 2,250/s, below one worker's 2,865/s). Closed after each batch, the client's
+        # next connection is accepted by a free worker; a reconnect costs far less than a batch.
+        response.headers["Connection"] = "close"
+    limit = settings.max_batch_items
     if len(payload.items) > limit:
         raise HTTPException(
             status.HTTP_413_CONTENT_TOO_LARGE,

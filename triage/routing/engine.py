@@ -171,7 +171,7 @@ class RoutingEngine:
         return self._findings(normalize(petition_text(title, body)))
 
     def _findings(self, text: str) -> tuple[Urgent | None, OutOfScope | None]:
-        return self.table.urgent_rules.detect(text), self.detector.detect(text)
+        return self.table.urgent_rules.detect(text), self.detector.detect(text, normalized=True)
 
     # -- parts --------------------------------------------------------------------------------
 

@@ -94,8 +94,8 @@ class UrgentRules:
         if not text or not (self.categories or self.keywords):
             return None
         prefilter = self._any_pattern
-        if prefilter is not None and not prefilter.search(text):
-            return None  # no category's words anywhere: most petitions stop here, after one search
+        if prefilter is not None and not any(p.search(text) for p in prefilter):
+            return None  # no category's words anywhere: most petitions stop here, after a few searches
         clauses = [c.strip() for c in _CLAUSE.findall(text) if c.strip()]
         for category in self._all_categories():
             if any(p.search(text) for p in category.exclude_anywhere):
@@ -112,9 +112,15 @@ class UrgentRules:
         return None
 
     @cached_property
-    def _any_pattern(self) -> re.Pattern[str] | None:
-        """Every category's patterns as one alternation, or None when one of them depends on a
-        clause's edges (then a whole-text search proves nothing)."""
+    def _any_pattern(self) -> tuple[re.Pattern[str], ...] | None:
+        """Every category's patterns as yes/no searches of the whole text, or None when one of
+        them depends on a clause's edges (then a whole-text search proves nothing).
+
+        Searched one by one, not as one alternation: each pattern alone keeps the regex
+        engine's shortcut of skipping positions where it cannot start (a literal prefix or a set
+        of first characters), which a two-thousand-character alternation of nested groups loses;
+        on the public messages the separate searches take half the time of the alternation.
+        """
         # a negative lookaround only narrows a pattern: without it the search finds a superset
         loose = [
             re.compile(_NEGATIVE_LOOKAROUND.sub("", p.pattern))
@@ -123,8 +129,7 @@ class UrgentRules:
         ]
         if not loose or not all(_context_free(p) for p in loose):
             return None
-        combined = "|".join(f"(?:{p.pattern})" for p in loose)
-        return search_only(combined) or re.compile(combined)
+        return tuple(search_only(p.pattern) or p for p in loose)
 
     def _shows(self, category: UrgentCategory, clause: str) -> bool:
         if any(p.search(clause) for p in category.exclude) or any(p.search(clause) for p in self.not_urgent):
