@@ -82,6 +82,21 @@ def test_a_batch_without_reasons_answers_the_same_labels_and_routing(client):
     assert bare[1]["urgent"] is not None
 
 
+def test_a_batch_answers_each_petition_exactly_as_classify_does(client):
+    """Every field of a batch item, probabilities to the last digit, is what /classify answers
+    for the petition alone (the deadline too, given the same received time)."""
+    petitions = [
+        {"title": "夜間施工擾民", "body": "錦繡花園旁邊的工地每天晚上十一點以後還在打樁，孩子沒法睡覺"},
+        {"body": "老板拖欠我三个月工资一万二，一直不给，请劳动部门帮忙追讨"},
+        {"title": "公交线路调整", "body": "请问28路公交车为什么取消了人民医院那一站？老人看病很不方便"},
+        {"body": "幸福里小区5栋楼道里煤气味很重，已经闻了半小时，有老人在家"},
+    ]
+    petitions = [{**p, "received_at": "2026-11-20T09:30:00+08:00"} for p in petitions]
+    batch = client.post("/classify/batch", json={"items": petitions}).json()["items"]
+    alone = [client.post("/classify", json=p).json() for p in petitions]
+    assert batch == alone
+
+
 def test_one_process_keeps_a_batch_clients_connection_open(client):
     """Only `triage serve --workers N` (N > 1) closes a batch's connection (so that the next
     batch can go to another worker: tests/test_reliability_workers.py); one process has no

@@ -159,9 +159,11 @@ def test_large_batches_give_the_answers_of_single_petitions(live_model, sample):
     assert [p.abstain for p in batch] == [p.abstain for p in singles]
     assert [[e["label"] for e in p.top_k] for p in batch] == [[e["label"] for e in p.top_k] for p in singles]
     assert [[r.term for r in p.reasons] for p in batch] == [[r.term for r in p.reasons] for p in singles]
-    np.testing.assert_allclose(
-        [p.confidence for p in batch], [p.confidence for p in singles], rtol=0, atol=1e-9
-    )
+    # the same numbers to the last bit: a platform comparing a batch's answer with /classify's
+    # sees no difference (they differed around the 16th digit while a petition alone was scored
+    # with a BLAS dot product and a batch with scipy's sparse product)
+    assert [p.confidence for p in batch] == [p.confidence for p in singles]
+    assert [p.top_k for p in batch] == [p.top_k for p in singles]
 
 
 def test_batch_counting_builds_the_pipelines_features_bit_for_bit(live_model, sample):

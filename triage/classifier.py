@@ -94,8 +94,9 @@ class _FastPath:
         if self.keywords is not None:
             widths += [self.keywords.n_group_features, len(self.keywords.vocabulary_)]
         self.offsets = [sum(widths[:i]) for i in range(len(widths))]
-        self.coef = model.svc_.coef_
+        self.coef_t = np.ascontiguousarray(np.asarray(model.svc_.coef_).T)
         self.intercept = model.svc_.intercept_
+        self.width = self.coef_t.shape[0]  # every feature the model was fitted on
 
     @staticmethod
     def supports(model: PetitionClassifier) -> bool:
@@ -458,7 +459,9 @@ class PetitionClassifier:
         if fast is not None:
             rows = [fast.row(chars, words) for chars, words in prepared]
             scores = self._label_scores(
-                linear_scores(rows, fast.coef, fast.intercept), self.svc_.classes_, self.classes_
+                linear_scores(rows, fast.coef_t, fast.intercept, fast.width),
+                self.svc_.classes_,
+                self.classes_,
             )
             proba = calibrate(self.calibrator_, scores)
             if proba is not None:
@@ -468,7 +471,9 @@ class PetitionClassifier:
 
     def _proba_from_features(self, features: sparse.csr_matrix) -> np.ndarray:
         scores = self._decision(self.svc_, features, self.classes_)
-        proba = self.calibrator_.predict_proba(scores)
+        proba = calibrate(self.calibrator_, scores)  # as the fast path calibrates: the same bits
+        if proba is None:
+            proba = self.calibrator_.predict_proba(scores)
         return self._align(proba, self.calibrator_.classes_, self.classes_)
 
     def predict(self, X: Sequence[str]) -> list[str]:

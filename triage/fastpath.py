@@ -11,10 +11,11 @@ time with plain dictionaries and small numpy arrays:
 - the tf-idf steps repeat sklearn's in the same dtypes and the same order (log, +1, × idf, then
   the row's L2 norm summed in double precision in column order, as sklearn's Cython loop does),
   so each document's feature values are bit-for-bit those of sklearn's matrix;
-- the linear scores multiply those values by the coefficient columns the document touches.
+- the linear scores come from scipy's sparse product, as a batch's do (`linear_scores`), and the
+  calibration adds each row's terms in a fixed order (`logistic_proba`), so a petition's scores
+  and probabilities are the same to the last bit alone or in any batch.
 
-Only the summation order of the final dot products differs from scipy's, which moves scores by
-about 1e-16. scikit-learn still fits every model; nothing here is saved in a bundle: it is
+scikit-learn still fits every model; nothing here is saved in a bundle: it is
 derived from a fitted model when it is first used, so every bundle ever saved can use it.
 tests/test_fast_path.py holds it to the sklearn pipeline on real petitions.
 """
@@ -381,15 +382,21 @@ class TfidfRows:
         return SparseRow(indices, data)
 
 
-def linear_scores(rows: list[SparseRow], coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
-    """`rows @ coef.T + intercept` in float64, as `decision_function` of a linear model on sparse
-    float32 input computes it (scipy upcasts the values to the coefficients' dtype)."""
-    coef = np.asarray(coef)
-    out = np.empty((len(rows), coef.shape[0]), dtype=np.float64)
-    for r, row in enumerate(rows):
-        out[r] = coef[:, row.indices] @ row.data.astype(np.float64)
-    out += intercept
-    return out
+def linear_scores(rows: list[SparseRow], coef_t: np.ndarray, intercept: np.ndarray, width: int) -> np.ndarray:
+    """`rows @ coef.T + intercept` exactly as `decision_function` of a linear model computes it
+    for a batch's sparse matrix: the rows become one CSR matrix and scipy multiplies it, adding
+    each row's terms in column order. A petition's scores are then the same to the last bit
+    whether it came alone or in a batch (a BLAS dot product would sum in another order).
+
+    `coef_t` is `coef.T` made C-contiguous once (scipy would copy the transposed coefficients,
+    tens of MB, on every call).
+    """
+    lengths = np.fromiter((len(r.indices) for r in rows), dtype=np.int64, count=len(rows))
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    indices = np.concatenate([r.indices for r in rows]) if rows else _EMPTY_INDICES
+    data = np.concatenate([r.data for r in rows]) if rows else np.zeros(0, dtype=np.float32)
+    matrix = sparse.csr_matrix((data, indices, indptr), shape=(len(rows), width))
+    return np.asarray(matrix @ coef_t) + intercept
 
 
 def calibrate(calibrator: Any, scores: np.ndarray) -> np.ndarray | None:
@@ -408,8 +415,19 @@ def calibrate(calibrator: Any, scores: np.ndarray) -> np.ndarray | None:
 
 
 def logistic_proba(coef: np.ndarray, intercept: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """A fitted LogisticRegression's `predict_proba` from its coefficients, as sklearn computes it."""
-    decision = scores @ coef.T + intercept
+    """A fitted LogisticRegression's `predict_proba` from its coefficients: softmax of the
+    linear scores for three or more classes, the logistic function (as [1 - p, p]) for two.
+
+    The linear step adds the terms of each row one score at a time, in the same order whatever
+    the number of rows, where sklearn's matrix product (BLAS) groups a row's terms differently
+    in a batch than alone: so a petition's probabilities do not depend on its batch. They agree
+    with sklearn's to about 1e-16.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    decision = np.zeros((scores.shape[0], coef.shape[0]), dtype=np.float64)
+    for j in range(coef.shape[1]):
+        decision += scores[:, j : j + 1] * coef[:, j]
+    decision += intercept
     if coef.shape[0] == 1:  # two classes
         from scipy.special import expit
 
