@@ -367,6 +367,35 @@ def test_a_repeated_petition_is_linked_to_the_earlier_case(db_client):
     assert other.json()["possible_duplicate"] is None
 
 
+def test_a_shortened_repost_is_linked_to_the_earlier_case(db_client):
+    """Found in a trial: the citizen posts again with a sentence dropped; nearly all of it is
+    the first petition, yet it was not linked (Jaccard estimate under 0.5)."""
+    first = db_client.post(
+        "/cases",
+        json={
+            "external_id": "garage-1",
+            "title": "地下车库积水",
+            "body": "桂花园小区地下车库常年积水，一下雨水就漫到脚踝，业主的车泡在水里好几次了。"
+            "物业说是排水泵坏了，报修了两年一直没人来修。车库里的电线也泡在水里，非常危险。"
+            "请住建部门督促物业和开发商尽快修好排水设施，保障业主安全。",
+        },
+    )
+    assert first.status_code == 201, first.text
+    again = db_client.post(
+        "/cases",
+        json={
+            "external_id": "garage-2",
+            "title": "地下车库积水",
+            "body": "桂花园小区地下车库常年积水，一下雨水就漫到脚踝，业主的车泡在水里好几次了。"
+            "物业说是排水泵坏了，报修了两年一直没人来修。",
+        },
+    )
+    assert again.status_code == 201
+    assert again.json()["possible_duplicate"]["case_id"] == first.json()["id"]
+    shown = db_client.get(f"/cases/{again.json()['id']}").json()
+    assert shown["possible_duplicate"]["case_id"] == first.json()["id"]
+
+
 def test_a_good_sent_reply_becomes_a_drafting_source_and_a_vague_one_does_not(c):
     good_case = routing_decided(c, _submit(c, "LEARN-1"), "人社局", "欠薪由人社局劳动监察处理")
     assert c.post(f"/cases/{good_case['id']}/reply", json={"text": GOOD, "send": True}).json()["sent"]
