@@ -185,7 +185,8 @@ class DuplicateIndex:
             index = cls(threshold=meta["threshold"], num_perm=meta["num_perm"])
             hv, ids, times = data["hashvalues"], data["ids"].tolist(), data["times"]
             # an index saved before sizes were kept knows no sizes (0): its cases are matched by
-            # Jaccard alone until the cache is rebuilt from the store
+            # Jaccard alone (intake looks 30 days back, so within a month every case it compares
+            # with was added since, with its size; deleting the folder rebuilds all from the store)
             sizes = data["sizes"] if "sizes" in data.files else np.zeros(len(ids), dtype=np.int32)
             # tables banded for other candidates (an index saved before) are rebuilt, not used
             same_bands = meta.get("candidates", meta["threshold"]) == index.candidates
