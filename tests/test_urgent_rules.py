@@ -224,9 +224,9 @@ def test_the_whole_text_prefilter_changes_no_decision(engine):
     import copy
 
     rules = engine.table.urgent_rules
-    assert rules._any_pattern and all(p.groups == 0 for p in rules._any_pattern)  # yes/no searches
+    assert rules._prefilter and all(p.groups == 0 for p in rules._prefilter)  # yes/no searches
     unfiltered = copy.copy(rules)
-    unfiltered.__dict__["_any_pattern"] = None
+    unfiltered.__dict__["_prefilter"] = None
     texts = [
         normalize(row["text"])
         for name in ("urgent_labelled.csv", "urgent_holdout.csv", "urgent_blind.csv")

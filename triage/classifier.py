@@ -97,7 +97,6 @@ class _FastPath:
         self.offsets = [sum(widths[:i]) for i in range(len(widths))]
         self.coef_t = np.ascontiguousarray(np.asarray(model.svc_.coef_).T)
         self.intercept = model.svc_.intercept_
-        self.width = self.coef_t.shape[0]  # every feature the model was fitted on
 
     @staticmethod
     def supports(model: PetitionClassifier) -> bool:
@@ -460,7 +459,7 @@ class PetitionClassifier:
         if fast is not None:
             rows = [fast.row(chars, words) for chars, words in prepared]
             scores = self._label_scores(
-                linear_scores(rows, fast.coef_t, fast.intercept, fast.width),
+                linear_scores(rows, fast.coef_t, fast.intercept),
                 self.svc_.classes_,
                 self.classes_,
             )

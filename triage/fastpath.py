@@ -382,7 +382,7 @@ class TfidfRows:
         return SparseRow(indices, data)
 
 
-def linear_scores(rows: list[SparseRow], coef_t: np.ndarray, intercept: np.ndarray, width: int) -> np.ndarray:
+def linear_scores(rows: list[SparseRow], coef_t: np.ndarray, intercept: np.ndarray) -> np.ndarray:
     """`rows @ coef.T + intercept` exactly as `decision_function` of a linear model computes it
     for a batch's sparse matrix: the rows become one CSR matrix and scipy multiplies it, adding
     each row's terms in column order. A petition's scores are then the same to the last bit
@@ -395,7 +395,7 @@ def linear_scores(rows: list[SparseRow], coef_t: np.ndarray, intercept: np.ndarr
     indptr = np.concatenate([[0], np.cumsum(lengths)])
     indices = np.concatenate([r.indices for r in rows]) if rows else _EMPTY_INDICES
     data = np.concatenate([r.data for r in rows]) if rows else np.zeros(0, dtype=np.float32)
-    matrix = sparse.csr_matrix((data, indices, indptr), shape=(len(rows), width))
+    matrix = sparse.csr_matrix((data, indices, indptr), shape=(len(rows), coef_t.shape[0]))
     return np.asarray(matrix @ coef_t) + intercept
 
 

@@ -76,8 +76,11 @@ class _Category:
 class OutOfScopeDetector:
     def __init__(self, categories: list[dict[str, Any]]) -> None:
         self.categories = [self._compile(i, c) for i, c in enumerate(categories)]
-        # searched over the whole text once, all categories' in one pass (see `detect`)
-        self._whole_text = tuple(p for c in self.categories for p in c.patterns if _context_free(p))
+        patterns = [p for c in self.categories for p in c.patterns]
+        # searched over the whole text once, all categories' in one pass (see `detect`) …
+        self._whole_text = tuple(p for p in patterns if _context_free(p))
+        # … except those with anchors or lookarounds, always tried clause by clause
+        self._per_clause = frozenset(p for p in patterns if not _context_free(p))
 
     @staticmethod
     def _compile(index: int, spec: dict[str, Any]) -> _Category:
@@ -117,12 +120,12 @@ class OutOfScopeDetector:
         `text` (the routing engine has), so it is not normalised again.
         """
         clean = text if normalized else normalize(text)
-        found = {p for p in self._whole_text if p.search(clean)}
-        if not found and len(self._whole_text) == sum(len(c.patterns) for c in self.categories):
+        found = {p for p in self._whole_text if p.search(clean)} | self._per_clause
+        if not found:
             return None
         clauses: list[str] | None = None
         for category in self.categories:
-            patterns = [p for p in category.patterns if p in found or not _context_free(p)]
+            patterns = [p for p in category.patterns if p in found]
             if not patterns:
                 continue
             if clauses is None:

@@ -93,7 +93,7 @@ class UrgentRules:
         """
         if not text or not (self.categories or self.keywords):
             return None
-        prefilter = self._any_pattern
+        prefilter = self._prefilter
         if prefilter is not None and not any(p.search(text) for p in prefilter):
             return None  # no category's words anywhere: most petitions stop here, after a few searches
         clauses = [c.strip() for c in _CLAUSE.findall(text) if c.strip()]
@@ -112,7 +112,7 @@ class UrgentRules:
         return None
 
     @cached_property
-    def _any_pattern(self) -> tuple[re.Pattern[str], ...] | None:
+    def _prefilter(self) -> tuple[re.Pattern[str], ...] | None:
         """Every category's patterns as yes/no searches of the whole text, or None when one of
         them depends on a clause's edges (then a whole-text search proves nothing).
 
