@@ -70,6 +70,9 @@ class RoutingView(RoutingOut):
     department: str | None = None
     confidence: float | None = None
     abstain: bool | None = None
+    abstain_reason: str | None = Field(
+        default=None, description="why the model abstained (as POST /classify says); null when it did not"
+    )
 
     departments: dict[str, Any] | None = Field(default=None, description="lead and assisting departments")
     place: Any = None

@@ -68,6 +68,11 @@ def test_restate_takes_the_citizens_title_and_the_place():
     assert place.endswith("花园")
     matter, _ = restate("", "滨江路的路灯一周没亮了。晚上很黑")
     assert matter == "滨江路的路灯一周没亮了"
+    # a petition sent as one text (`triage draft --text`): its first sentence says 问题 itself, and
+    # the reply's "您反映的【事项】问题" must not read "养老院收费问题问题"
+    matter, _ = restate("", "养老院收费问题。西山敬老院每个月收费从两千涨到两千八")
+    assert matter == "养老院收费"
+    assert restate("问题", "")[0] == "问题"  # nothing but the word: kept
 
 
 def test_a_fitting_manual_answer_is_used_and_labelled(library, history):

@@ -137,13 +137,86 @@ def test_a_close_past_case_is_the_start_with_its_facts_marked_for_staff(history)
     petition = "梧桐公寓的自来水放出来是黄的，还有一股铁锈味，烧开以后有沉淀，持续好几天了"
     d = drafter(history).draft("自来水发黄", petition, department="江北水务集团")
     assert d.sources[0].id == past.id
-    assert d.draft.startswith("关于您的问题我司回复如下：1、经现场核查，【核实：东城家园】水质发黄")
-    assert "2、【核实：3月12日】我司" in d.draft and "3、" in d.draft  # enumerators are not facts
+    # that case's finding, now about this citizen's estate: marked, so staff confirm it there
+    assert d.draft.startswith("关于您的问题我司回复如下：1、经现场核查，【核实：梧桐公寓】水质发黄")
+    assert "2、【核实：3月12日】我司对【核实：梧桐公寓】的楼道立管" in d.draft and "3、" in d.draft
+    assert "东城家园" not in d.draft  # the other citizen's estate
     assert d.draft.endswith("\n2026-12-06") and "2025-" not in d.draft
     assert "【核实：9618001】" in d.draft
-    assert set(d.missing) == {"核实：东城家园", "核实：3月12日", "核实：9618001"}
+    assert set(d.missing) == {"核实：梧桐公寓", "核实：3月12日", "核实：9618001"}
     # its wording is that reply's own: of the house style only the date format is claimed
     assert [p["part"] for p in d.style] == ["日期"]
+
+
+def test_a_close_past_case_without_a_place_in_the_petition_leaves_the_place_to_staff(history):
+    past = HistoryItem(
+        id="sw-north",
+        text="北站小区今天突然停水，事先一点通知都没有，小区里也没贴公告，老人做饭都成问题",
+        reply="关于您的问题我司回复如下：1、经现场核查，北站小区停水系计划停水公告未在小区张贴所致。"
+        "2、5月29日我司在小区补贴了停水公告，并对江北大道DN300供水管完成检修。江北水务集团客服中心 2025-05-30",
+        department="江北水务集团",
+    )
+    history.add_history([past])
+    d = drafter(history).draft(
+        "停水没通知",
+        "今天突然停水，事先一点通知都没有，也没贴公告，老人做饭都成问题",
+        department="江北水务集团",
+    )
+    assert d.sources[0].id == past.id
+    assert (
+        d.draft.startswith("关于您的问题我司回复如下：1、经现场核查，【地点】停水系")
+        and "北站" not in d.draft
+    )
+    # "小区" alone names no estate: staff read it as written, not as a fact to check
+    assert "在小区补贴了停水公告" in d.draft and "【核实：小区】" not in d.draft
+    assert "【核实：DN300】供水管" in d.draft  # a pipe's size is one fact, not "DN" and a number
+    assert "地点" in d.missing and "核实：5月29日" in d.missing
+
+
+def test_a_close_past_case_about_another_relative_names_this_citizens_relative_for_staff(history):
+    """“您母亲的低保申请” answered another citizen; this one writes about a father."""
+    history.add_history(
+        [
+            HistoryItem(
+                id="mz-low",
+                text="低保申请一直没批。我母亲今年七十岁，独居，三月份在社区递交了低保申请，到现在三个月了还没有消息",
+                reply="您好！经了解，您母亲的低保申请已由社区受理，目前正在进行家庭经济状况核对。岭南市民政局",
+                department="民政局",
+            )
+        ]
+    )
+    d = drafter(history).draft(
+        "低保申请一直没批", "我父亲七十五岁，独居，四月份在社区递交了低保申请，到现在两个月了还没有消息"
+    )
+    assert d.sources[0].id == "mz-low"
+    assert "您【核实：父亲】的低保申请" in d.draft and "母亲" not in d.draft
+    assert "核实：父亲" in d.missing
+
+
+def test_a_close_past_case_is_found_below_a_loosely_related_first_hit(tmp_path):
+    """The past petition about the same estate ranks first but tells another story; the one two
+    places down tells this story word for word at another estate: its reply is the start."""
+    same_estate = HistoryItem(
+        id="bh-1",
+        text="滨河花园水质发黄。最近滨河花园的水浑浊，不敢给孩子喝",
+        reply="关于您的问题我司回复如下：1、经现场核查，滨河花园水质浑浊系管网冲洗所致。江北水务集团客服中心 2025-03-02",
+        department="江北水务集团",
+    )
+    same_story = HistoryItem(
+        id="dh-1",
+        text="东湖家园水质发黄。东湖家园23栋早上放水发黄，烧开有沉淀，请相关部门管一管。",
+        reply="关于您的问题我司回复如下：1、经现场核查，东湖家园水质发黄系老旧铸铁管内壁锈蚀所致。"
+        "2、6月19日我司对东湖家园的楼道立管进行了排放冲洗。江北水务集团客服中心 2025-06-20",
+        department="江北水务集团",
+    )
+    index = HistoryIndex(tmp_path / "h")
+    index.add_history([*WATER, same_estate, same_story])
+    title, body = "滨河花园水质发黄", "滨河花园23栋早上放水发黄，烧开有沉淀"
+    assert index.search(f"{title}。{body}", 3, department="江北水务集团")[0].id == "bh-1"
+    d = drafter(index).draft(title, body, department="江北水务集团")
+    assert d.sources[0].id == "dh-1"
+    assert "【核实：滨河花园】水质发黄系老旧铸铁管内壁锈蚀所致" in d.draft
+    index.close()
 
 
 def test_a_loosely_related_past_case_only_informs_the_skeleton(history):
@@ -244,3 +317,69 @@ def test_an_import_changes_the_style_at_once_single_replies_wait_for_the_next_mi
     book.style_for("江北水务集团")
     assert book._cache["江北水务集团"][0] == len(WATER)
     index.close()
+
+
+# 民政局 answers each citizen in the script they wrote in: five Traditional petitions of 24 got
+# replies in Traditional characters (written here by hand, not converted).
+_CIVIL_SIMPLIFIED = "网友您好！您的留言已收悉。经核实，{n}号殡仪服务收费已按物价部门核定的标准公示。感谢您的关注！临江市民政局"
+_CIVIL_TRADITIONAL = "網友您好！您的留言已收悉。經核實，{n}號殯儀服務收費已按物價部門核定的標準公示。感謝您的關注！臨江市民政局"
+
+
+def _civil_history(traditional_replies: bool) -> list[HistoryItem]:
+    items = []
+    for i in range(24):
+        traditional = i % 5 == 0  # 0, 5, 10, 15, 20
+        text = f"殯儀館收費項目太多，第{i}次反映" if traditional else f"殡仪馆收费项目太多，第{i}次反映"
+        reply = (_CIVIL_TRADITIONAL if traditional and traditional_replies else _CIVIL_SIMPLIFIED).format(n=i)
+        items.append(HistoryItem(id=f"mz-{i}", text=text, reply=reply, department="民政局"))
+    return items
+
+
+def test_a_traditional_petition_gets_a_traditional_draft_where_the_house_answers_so(tmp_path):
+    index = HistoryIndex(tmp_path / "h")
+    index.add_history(_civil_history(traditional_replies=True))
+    d = drafter(index).draft("墓地價格", "公墓的墓地價格一年漲了一倍，請問有沒有人管", department="民政局")
+    assert d.draft.startswith("網友您好！您的留言已收悉。")
+    assert "【核查結果】" in d.draft and "核查結果" in d.missing  # slots as the draft shows them
+    assert "网友" not in d.draft
+    by_part = {p["part"]: p for p in d.to_dict()["style"]}
+    assert by_part["字体"] == {
+        "part": "字体",
+        "text": "繁体来信以繁体答复",
+        "count": 5,
+        "of": 5,
+        "scope": "department",
+        "department": "民政局",
+    }
+    # one formula whichever script a reply used: the opening counts all 24 replies
+    assert by_part["开头"]["count"] == 24
+    simplified = drafter(index).draft(
+        "墓地价格", "公墓的墓地价格一年涨了一倍，请问有没有人管", department="民政局"
+    )
+    assert simplified.draft.startswith("网友您好！您的留言已收悉。") and "【核查结果】" in simplified.draft
+    index.close()
+
+
+def test_a_house_that_answers_in_simplified_keeps_doing_so(tmp_path):
+    index = HistoryIndex(tmp_path / "h")
+    index.add_history(_civil_history(traditional_replies=False))
+    d = drafter(index).draft("墓地價格", "公墓的墓地價格一年漲了一倍，請問有沒有人管", department="民政局")
+    assert d.draft.startswith("网友您好！您的留言已收悉。") and "【核查结果】" in d.draft
+    assert "字体" not in {p["part"] for p in d.style}
+    index.close()
+
+
+@pytest.mark.parametrize(
+    "text,traditional",
+    [
+        ("餐廳排煙口對住我家，油煙好大", True),
+        ("餐厅排烟口对住我家，油烟好大", False),
+        ("廳", False),  # one character says too little
+        ("小区门口的乾洗店晚上很吵", False),  # a character OpenCC would change, in Simplified text
+        ("", False),
+    ],
+)
+def test_which_petitions_are_written_in_traditional(text, traditional):
+    from triage.text import is_traditional
+
+    assert is_traditional(text) is traditional

@@ -32,7 +32,7 @@ from triage.retrieval.import_feed import ImportFeed, import_local_history
 from triage.retrieval.sparse import retrieval_tokens
 from triage.retrieval.store_feed import HistoryFeed
 from triage.store.engine import Store, StoreUnavailable
-from triage.text import MAX_TEXT_CHARS, normalize, petition_text
+from triage.text import MAX_TEXT_CHARS, is_traditional, normalize, petition_text, to_traditional
 
 log = logging.getLogger(__name__)
 
@@ -153,28 +153,61 @@ _SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?")
 # In a close match's reply: the numbers of that case (dates, times, amounts, phone lines), not
 # the enumerators of its points (1、 2.)
 _CASE_NUMBER = (
-    r"\d[\d.,:：\-/]*(?<![.．])(?![、．.\d])"
+    r"(?:[A-Za-z]{1,3})?\d[\d.,:：\-/]*(?<![.．])(?![、．.\d])"
     r"(?:年\d{1,2}月\d{1,2}日|月\d{1,2}日|年|月|日|号|时|点|分|元|万元|米|栋|幢|楼|户|人|天|个|次|%)?"
 )
 # the places a petition names, for marking them in a close match's reply (broader than `_PLACE`,
 # which finds the one place a template's 【地点】 takes)
-_CASE_PLACE = re.compile(
-    r"[\u4e00-\u9fffA-Za-z0-9]{1,12}?(?:小区|花园|家园|公寓|新村|社区|街道|大道|大厦|路|街|巷|弄|村|镇|乡|区|县|苑|里|坊|湾|"
-    r"栋|幢|号楼|公园|广场|学校|小学|中学|幼儿园|医院|市场)"
+_PLACE_WORDS = (
+    "小区", "花园", "家园", "公寓", "新村", "社区", "街道", "大道", "大厦", "路", "街", "巷", "弄", "村", "镇", "乡",
+    "区", "县", "苑", "里", "坊", "湾", "栋", "幢", "号楼", "公园", "广场", "学校", "小学", "中学", "幼儿园", "医院",
+    "市场", "敬老院", "养老院", "福利院", "卫生院", "殡仪馆", "公墓",
+)  # fmt: skip
+_CASE_PLACE = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]{1,12}?(?:" + "|".join(_PLACE_WORDS) + ")")
+# … whose bare kind ("小区" in "在小区补贴了公告") names no place of that case: it is never marked
+_GENERIC_PLACE = frozenset(_PLACE_WORDS)
+# the people of a close match's case ("您母亲的低保申请"): marked when this petition does not name them
+_CASE_PERSON = (
+    r"(?:外祖父|外祖母|祖父|祖母|外公|外婆|爷爷|奶奶|父亲|母亲|爸爸|妈妈|丈夫|妻子|爱人|老伴|儿子|女儿|孙子|孙女|"
+    r"哥哥|姐姐|弟弟|妹妹|公公|婆婆|岳父|岳母|孩子)"
 )
+# where a close match's reply named its own place and this petition names none
+PLACE_SLOT = "【地点】"
 # a greeting's quoted nickname: 网友“UU0081377”您好
 _QUOTED_NAME = re.compile(r"“[^”]{1,30}”(?=\s*[：:]?\s*(?:您好|你好))")
+
+
+def _place_words(text: str, tokens, other_tokens: set[str]) -> set[str]:
+    """The words of the places `text` names (its estate, its road) that the other petition lacks,
+    without the bare kinds ("小区") that name no place."""
+    places = [m.group(0) for m in _CASE_PLACE.finditer(text)]
+    return {
+        t
+        for t in tokens
+        if len(t) >= 2 and t not in other_tokens and t not in _GENERIC_PLACE and any(t in p for p in places)
+    }
+
+
+def _place_names(text: str, words) -> list[str]:
+    """Each place word as `text` writes it in full ("东湖" → "东湖家园"), in order of appearance."""
+    names: list[str] = []
+    for word in sorted(words, key=text.find):
+        m = re.search(re.escape(word) + r"[\u4e00-\u9fff\d]{0,3}?(?:" + "|".join(_PLACE_WORDS) + ")", text)
+        name = m.group(0) if m else word
+        if not any(name in n or n in name for n in names):
+            names.append(name)
+    return names
 
 
 def restate(title: str, body: str) -> tuple[str, str]:
     """The matter in a few words (from the citizen's own title) and the first place named."""
     title = _TITLE_NOISE.sub("", normalize(title)).strip()
     title = _TITLE_NOISE.sub("", title).strip()
-    if title.endswith("的问题") or title.endswith("问题"):
-        title = re.sub(r"的?问题$", "", title)
     if not title:
         first = _SENTENCE.findall(normalize(body))
         title = _TITLE_NOISE.sub("", first[0]).strip()[:40] if first else ""
+    # "关于您反映的…的问题" and "您反映的【事项】问题" say 问题 themselves
+    title = re.sub(r"的?问题$", "", title) or title
     match = _PLACE.search(normalize(f"{title} {body}"))
     # NFKC made the citizen's full-width punctuation ASCII; a Chinese reply wants it back
     title = title.translate(_FULL_WIDTH)
@@ -252,6 +285,17 @@ def reusable_sentences(reply: str, limit: int = 3) -> list[str]:
     return out
 
 
+def in_petitions_script(draft: Draft, style: HouseStyle, petition: str) -> Draft:
+    """The draft in Traditional characters when the petition is so written and the house answers
+    such petitions in kind (its slots too, so `missing` names them as the draft shows them)."""
+    if not style.follows_script or not is_traditional(petition):
+        return draft
+    draft.draft = to_traditional(draft.draft)
+    draft.missing = missing_slots(draft.draft)
+    draft.optional = [{**o, "text": to_traditional(o["text"])} for o in draft.optional]
+    return draft
+
+
 class Drafter:
     """Drafts replies from one answer library and one history index, both loaded once per process."""
 
@@ -323,7 +367,7 @@ class Drafter:
         if urgent:
             result = self._urgent(values, style, urgent)
             result.style = [p.to_dict() for p in style.parts]
-            return result
+            return in_petitions_script(result, style, text)
         # one jieba pass per draft (the beginning says what the petition is about; very long
         # petitions would otherwise spend most of the draft's time in the tokenizer)
         tokens = retrieval_tokens(text[:QUERY_CHARS])
@@ -348,8 +392,11 @@ class Drafter:
         if fitting:
             result = self._from_manual(fitting[0], shown, relevant, values, style)
         else:
-            if relevant and self._close(relevant[0], query_tokens):
-                result = self._from_close_match(relevant, values, style, text, query_tokens)
+            close = next((h for h in relevant if self._close(h, query_tokens)), None)
+            if close is not None:
+                # the close one leads its sources: its reply is the draft's start
+                ordered = [close, *(h for h in relevant if h is not close)]
+                result = self._from_close_match(ordered, values, style, text, query_tokens)
                 used = tuple(p for p in style.parts if p.part == "日期")  # the rest is that reply's own
             elif relevant:
                 result = self._from_history(relevant, values, style)
@@ -358,7 +405,7 @@ class Drafter:
             # none fits well enough to be the body, yet the library's near misses help staff
             result.sources += [self._manual_source(h) for h in shown]
         result.style = [p.to_dict() for p in used]
-        return result
+        return in_petitions_script(result, style, text)
 
     # --- relevance -----------------------------------------------------------------------
 
@@ -488,9 +535,9 @@ class Drafter:
         """The reply to a past petition about the same matter, its facts marked for staff to confirm.
 
         Its greeting loses the other citizen's nickname and its date becomes the day staff send;
-        every number of that case and every word of the places that petition named (its estate,
-        its road …) that this petition does not mention is wrapped in 【核实：…】, so staff check
-        each before sending and `missing` lists them.
+        every number of that case, every person it names (您母亲) and every word of the places that
+        petition named (its estate, its road …) that this petition does not mention is wrapped in
+        【核实：…】, so staff check each before sending and `missing` lists them.
         """
         reply = re.sub(r"\s+", " ", hits[0].reply).strip()
         dated = TRAILING_DATE.search(reply)
@@ -503,17 +550,20 @@ class Drafter:
             fact = m.group(0)
             return fact if fact in seen else f"【核实：{fact}】"
 
-        places = [m.group(0) for m in _CASE_PLACE.finditer(normalize(hits[0].text))]
-        theirs = sorted(
-            {
-                t
-                for t in hits[0].tokens
-                if len(t) >= 2 and t not in query_tokens and any(t in place for place in places)
-            },
-            key=len,
-            reverse=True,
-        )
-        facts = re.compile("|".join([_CASE_NUMBER, *map(re.escape, theirs)]))
+        past = normalize(hits[0].text)
+        theirs = sorted(_place_words(past, hits[0].tokens, query_tokens), key=len, reverse=True)
+        ours = _place_names(seen, _place_words(seen, query_tokens, set(hits[0].tokens)))
+        their_names = _place_names(past, theirs)
+        if len(their_names) == 1 and len(ours) <= 1:
+            # the same matter at this citizen's place: the reply names the place this petition
+            # names (marked: that case's finding is not yet this place's), or leaves the place for
+            # staff when this petition names none
+            reply = reply.replace(their_names[0], f"【核实：{ours[0]}】" if ours else PLACE_SLOT)
+        our_people = set(re.findall(_CASE_PERSON, seen))
+        their_people = set(re.findall(_CASE_PERSON, reply)) - our_people
+        if len(their_people) == 1 and len(our_people) == 1:  # 您母亲 → 您【核实：父亲】
+            reply = reply.replace(their_people.pop(), f"【核实：{our_people.pop()}】")
+        facts = re.compile("|".join([_CASE_NUMBER, _CASE_PERSON, *map(re.escape, theirs)]))
         text = facts.sub(confirm, reply).replace("】【核实：", "")  # 【核实：沿江一村】, one mark
         if dated or style.date_format:
             text += "\n" + values["日期"]

@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
+from triage.text import is_traditional, to_simplified
+
 # A department needs this many past replies before its own style is trusted.
 MIN_REPLIES = 20
 # A sentence is a formula of the house when at least this share of its replies has it in place.
@@ -36,6 +38,9 @@ MAX_FORMULA_SENTENCES = 3
 FAMILY_CHARS = 4
 # Mining reads at most this many of the newest replies of a scope (enough for stable shares).
 MAX_REPLIES = 2000
+# A house answers Traditional petitions in Traditional when most of its replies to at least this
+# many of them are so written.
+MIN_SCRIPT_EVIDENCE = 3
 
 # Sentences end at 。！？；, at the colon of "回复如下：" (an opening's last sentence) and after a
 # greeting ("网友您好：" is a formula of its own, whatever follows it).
@@ -46,6 +51,7 @@ _QUOTED = re.compile(r"“[^”]{0,30}”|\"[^\"]{0,30}\"")
 _KEY_NOISE = re.compile(r"[\s“”\"：:，,、]")
 _DIGIT = re.compile(r"\d")
 _ENDS_SENTENCE = re.compile(r"[。！？!?；;]$")
+
 TRAILING_DATE = re.compile(
     r"\s*(?P<y>(?:19|20)\d{2})\s*(?P<s1>年|-|/|\.)\s*(?P<m>\d{1,2})\s*(?:月|-|/|\.)\s*(?P<d>\d{1,2})\s*日?[。.\s]*$"
 )
@@ -61,7 +67,7 @@ FINDING_LEADS = ("经调查核实", "经现场核查", "经现场查看", "经�
 class StylePart:
     """One fixed part of a draft and the evidence for it (shown to staff beside the sources)."""
 
-    part: str  # 开头 | 结尾 | 日期 | 分条 | 核实用语
+    part: str  # 开头 | 结尾 | 日期 | 分条 | 核实用语 | 字体
     text: str  # as it appears in the draft ("" when the house leaves the part out)
     count: int  # past replies that have it
     of: int  # past replies read
@@ -91,6 +97,8 @@ class HouseStyle:
     scope: str
     department: str = ""
     parts: tuple[StylePart, ...] = field(default_factory=tuple)
+    # the house answers a Traditional petition in Traditional characters
+    follows_script: bool = False
 
     def for_request_type(self, request_type: str | None) -> HouseStyle:
         """Without the formulas written for another kind of petition: "感谢您的建议。" opens many
@@ -152,10 +160,12 @@ def neutral_style() -> HouseStyle:
 
 @dataclass
 class _Reply:
-    sentences: list[str]  # the reply's sentences, whitespace collapsed, without its trailing date
+    # the reply's sentences in Simplified, whitespace collapsed, without its trailing date
+    sentences: list[str]
     date_format: str | None
     enumerated: bool
     lead: str | None
+    traditional: bool
 
 
 def _date_format(match: re.Match) -> str:
@@ -167,7 +177,10 @@ def _date_format(match: re.Match) -> str:
 
 
 def _read(reply: str) -> _Reply:
-    text = re.sub(r"\s+", " ", reply).strip()
+    written = re.sub(r"\s+", " ", reply).strip()
+    # formulas are counted in one script: "網友您好：" and "网友您好：" are one opening
+    text = to_simplified(written)
+    traditional = is_traditional(written, text)
     fmt = None
     match = TRAILING_DATE.search(text)
     if match:
@@ -176,7 +189,7 @@ def _read(reply: str) -> _Reply:
     sentences = [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
     numbers = {m.group(1) or m.group(2) or m.group(3) for m in _ENUMERATOR.finditer(text)}
     lead = next((w for w in FINDING_LEADS if w in text), None)
-    return _Reply(sentences, fmt, len(numbers) >= 2, lead)
+    return _Reply(sentences, fmt, len(numbers) >= 2, lead, traditional)
 
 
 def formula_key(sentence: str) -> str:
@@ -225,9 +238,19 @@ def _common_run(sequences: list[list[str]], total: int) -> list[tuple[str, int]]
     return run
 
 
-def mine_style(replies: Sequence[str], scope: str, department: str = "") -> HouseStyle | None:
-    """The house style of these past replies, or None when there are fewer than `MIN_REPLIES`."""
-    read = [_read(r) for r in replies if r and r.strip()]
+def mine_style(
+    replies: Sequence[str], scope: str, department: str = "", petitions: Sequence[str] | None = None
+) -> HouseStyle | None:
+    """The house style of these past replies, or None when there are fewer than `MIN_REPLIES`.
+
+    `petitions`, when given, are the petitions the replies answer (in the same order): whether the
+    house answers Traditional petitions in Traditional is read from the pairs.
+    """
+    pairs = (
+        list(zip(petitions, replies, strict=True)) if petitions is not None else [("", r) for r in replies]
+    )
+    kept = [(p, _read(r)) for p, r in pairs if r and r.strip()]
+    read = [r for _, r in kept]
     n = len(read)
     if n < MIN_REPLIES:
         return None
@@ -259,6 +282,10 @@ def mine_style(replies: Sequence[str], scope: str, department: str = "") -> Hous
         word, count = leads.most_common(1)[0]
         finding_lead = word + "，"
         parts.append(part("核实用语", word, count))
+    answers = [r.traditional for p, r in kept if p and is_traditional(p)]
+    follows_script = len(answers) >= MIN_SCRIPT_EVIDENCE and sum(answers) >= MAJORITY * len(answers)
+    if follows_script:
+        parts.append(StylePart("字体", "繁体来信以繁体答复", sum(answers), len(answers), scope, department))
     return HouseStyle(
         opening=tuple(t for t, _ in opening),
         closing=tuple(t for t, _ in closing),
@@ -268,6 +295,7 @@ def mine_style(replies: Sequence[str], scope: str, department: str = "") -> Hous
         scope=scope,
         department=department,
         parts=tuple(parts),
+        follows_script=follows_script,
     )
 
 
@@ -301,8 +329,13 @@ class StyleBook:
             cached = self._cache.get(key)
             if cached is not None and not self._stale(cached[0], cached[1], size, now):
                 return cached[2]
-        replies = self.history.recent_replies(department, MAX_REPLIES)
-        style = mine_style(replies, "department" if department else "deployment", key)
+        cases = self.history.recent_cases(department, MAX_REPLIES)
+        style = mine_style(
+            [reply for _, reply in cases],
+            "department" if department else "deployment",
+            key,
+            [t for t, _ in cases],
+        )
         with self._lock:
             self._cache[key] = (size, now, style)
         return style

@@ -253,6 +253,8 @@ class Prediction:
     abstain: bool
     top_k: list[dict[str, Any]]
     reasons: list[Reason] = field(default_factory=list)
+    # why it abstains (triage.served.UNTRUSTED_LABEL …); None when it does not
+    abstain_reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         # what dataclasses.asdict gives, built directly: asdict deep-copies field by field and
@@ -261,6 +263,7 @@ class Prediction:
             "label": self.label,
             "confidence": self.confidence,
             "abstain": self.abstain,
+            "abstain_reason": self.abstain_reason,
             "top_k": [dict(entry) for entry in self.top_k],
             "reasons": [{"term": r.term, "weight": r.weight} for r in self.reasons],
         }

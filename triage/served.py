@@ -64,12 +64,29 @@ def align(matrix: np.ndarray, have: np.ndarray, want: np.ndarray, fill: float = 
     return out
 
 
-def abstains(p: np.ndarray, thresholds: np.ndarray, min_margin: float) -> bool:
-    """Too unsure to route: below the label's threshold, or too close to the runner-up."""
+# Why a prediction waits for staff (`Prediction.abstain_reason`): staff reading "置信度 99%，需人工分派"
+# need to know that the label itself is not routed automatically yet.
+UNTRUSTED_LABEL = "label_not_automatic"  # its threshold is above 1: out of fold, the model never
+# reached the target precision on this label, so it is never routed without staff
+BELOW_THRESHOLD = "below_threshold"
+CLOSE_RUNNER_UP = "close_runner_up"
+
+
+def abstain_reason(p: np.ndarray, thresholds: np.ndarray, min_margin: float) -> str | None:
+    """Why the prediction is too unsure to route (None: it is routed)."""
     order = np.argsort(-p)
     best = int(order[0])
+    if thresholds[best] > 1.0:
+        return UNTRUSTED_LABEL
+    if p[best] < thresholds[best]:
+        return BELOW_THRESHOLD
     margin = p[best] - (p[order[1]] if len(order) > 1 else 0.0)
-    return bool(p[best] < thresholds[best] or margin < min_margin)
+    return CLOSE_RUNNER_UP if margin < min_margin else None
+
+
+def abstains(p: np.ndarray, thresholds: np.ndarray, min_margin: float) -> bool:
+    """Too unsure to route: below the label's threshold, or too close to the runner-up."""
+    return abstain_reason(p, thresholds, min_margin) is not None
 
 
 def predictions(
@@ -86,11 +103,13 @@ def predictions(
     for row, p in enumerate(proba):
         order = np.argsort(-p)[:k]
         best = int(order[0])
+        why = abstain_reason(p, thresholds, min_margin)
         out.append(
             Prediction(
                 label=str(classes[best]),
                 confidence=float(p[best]),
-                abstain=abstains(p, thresholds, min_margin),
+                abstain=why is not None,
+                abstain_reason=why,
                 top_k=[{"label": str(classes[i]), "probability": float(p[i])} for i in order],
                 reasons=reasons_of(row, best) if reasons_of is not None else [],
             )

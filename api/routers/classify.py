@@ -71,6 +71,11 @@ class ClassifyResponse(BaseModel):
     label: str
     confidence: float
     abstain: bool = Field(description="True when staff should route this petition by hand")
+    abstain_reason: str | None = Field(
+        default=None,
+        description="Why it abstains: label_not_automatic (the model is never trusted alone on this label: "
+        "it missed the target precision there in training), below_threshold, close_runner_up; null when routed",
+    )
     top_k: list[LabelProbability]
     reasons: list[ReasonOut]
     model_version: str

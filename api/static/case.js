@@ -204,6 +204,10 @@
     const r = c.routing || {};
     if (c.status === "returned") return "已被退回，请改派到承办部门后再答复。";
     if (r.out_of_scope) return "不属受理范围，请确认分派（接受或改派）后再发送答复。";
+    if (c.abstain && r.abstain_reason === "label_not_automatic")
+      return "“" + (c.label || "该类别") + "”尚不自动分派（训练时该类别未达到准确率要求，置信度 " + T.pct(c.confidence) + " 仅供参考），需人工分派：请接受或改派后再发送答复。";
+    if (c.abstain && r.abstain_reason === "close_runner_up")
+      return "模型在前两个类别之间拿不准（置信度 " + T.pct(c.confidence) + "），需人工分派：请接受或改派后再发送答复。";
     if (c.abstain) return "模型不确定（置信度 " + T.pct(c.confidence) + "），需人工分派：请接受或改派后再发送答复。";
     return "需人工分派：请接受或改派后再发送答复。";
   }
@@ -252,7 +256,10 @@
       if (p.scope === "neutral") origin = "通用格式（尚无历史答复）";
       else {
         const whose = p.scope === "department" ? (p.department || "本部门") + "的历史答复" : "全部历史答复";
-        origin = "见于" + whose + " " + p.of + " 条中的 " + p.count + " 条";
+        // the script part counts the replies to Traditional petitions, not all replies
+        origin = p.part === "字体"
+          ? whose + "中，" + p.of + " 件繁体来信有 " + p.count + " 件以繁体答复"
+          : "见于" + whose + " " + p.of + " 条中的 " + p.count + " 条";
       }
       list.append(
         T.el(

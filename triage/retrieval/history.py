@@ -429,17 +429,18 @@ class HistoryIndex:
                 if not (exclude_prefix and i.startswith(exclude_prefix))
             ]
 
-    def recent_replies(self, department: str | None, limit: int) -> list[str]:
-        """The newest `limit` replies (of one department, or of all): what a house style is mined from."""
+    def recent_cases(self, department: str | None, limit: int) -> list[tuple[str, str]]:
+        """The newest `limit` (petition, reply) pairs (of one department, or of all): what a house
+        style is mined from."""
         with self._lock:
             if department is None:
-                rows = self._db.execute("SELECT reply FROM cases ORDER BY pos DESC LIMIT ?", (limit,))
+                rows = self._db.execute("SELECT text, reply FROM cases ORDER BY pos DESC LIMIT ?", (limit,))
             else:
                 rows = self._db.execute(
-                    "SELECT reply FROM cases WHERE department = ? ORDER BY pos DESC LIMIT ?",
+                    "SELECT text, reply FROM cases WHERE department = ? ORDER BY pos DESC LIMIT ?",
                     (department, limit),
                 )
-            return [reply for (reply,) in rows.fetchall()]
+            return [(text, reply) for text, reply in rows.fetchall()]
 
     def _mask(self, department: str | None, since: date | None, until: date | None) -> np.ndarray | None:
         if department is None and since is None and until is None:

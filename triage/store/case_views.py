@@ -67,6 +67,7 @@ def routing_view(case: Case) -> dict[str, Any]:
         "suggested_department": case.suggested_department,
         "confidence": case.confidence,
         "abstain": case.abstain,
+        "abstain_reason": details.get("abstain_reason"),
         "manual_queue": case.manual_queue,
         "state": case.routing_state,
         "model_version": case.model_version,

@@ -45,7 +45,11 @@ def suggestion_from(
     default limits."""
     p = prediction.to_dict()
     label, confidence, abstain = p["label"], float(p["confidence"]), bool(p["abstain"])
-    details: dict[str, Any] = {"top_k": p["top_k"], "reasons": p["reasons"]}
+    details: dict[str, Any] = {
+        "top_k": p["top_k"],
+        "reasons": p["reasons"],
+        "abstain_reason": p.get("abstain_reason"),
+    }
     if routing is None:
         return Suggestion(
             label=label,
