@@ -45,8 +45,11 @@ lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# Every benchmark in turn (long: drafting and topics take several minutes each); each rewrites
-# its own section of docs/benchmarks.md.
+# Every benchmark in turn (long: drafting, topics and the rebuild take many minutes each); each
+# rewrites its own section of docs/benchmarks.md.
+BENCHMARKS := classify classify_levers routing_levers_cv admin_routing routing_encoder backlog routing \
+  urgent out_of_scope_cues drafting draft_sources house_style quality cases topics load_knee \
+  throughput catch_up rebuild
 bench: install-test
 	for b in $(BENCHMARKS); do OMP_NUM_THREADS=1 $(BIN)/python -m benchmarks.$$b || exit 1; done
 

