@@ -19,7 +19,8 @@ from triage.text import MAX_TEXT_CHARS
 if TYPE_CHECKING:
     pass
 
-OUTPUT_COLUMNS = ["label", "confidence", "abstain", "top_k"]
+# abstain_reason last: it came after the others, and scripts may read the columns by position
+OUTPUT_COLUMNS = ["label", "confidence", "abstain", "top_k", "abstain_reason"]
 KEPT_PREFIX = "input_"  # a labelled file keeps its own labels beside the prediction: input_label
 CHUNK = 1024  # petitions per model call: large enough that per-call costs vanish
 PARALLEL_FROM = 4 * CHUNK  # smaller files are done before extra processes would have started
@@ -122,6 +123,7 @@ def _output_fields(model: Any, texts: list[str], k: int) -> list[dict[str, Any]]
             "confidence": round(p.confidence, 4),
             "abstain": p.abstain,
             "top_k": json.dumps(p.top_k, ensure_ascii=False),
+            "abstain_reason": p.abstain_reason or "",
         }
         for p in model.predict_top_k(texts, k=k, n_reasons=0)
     ]

@@ -30,6 +30,10 @@ def test_a_backlog_in_two_processes_matches_one_process_row_for_row(env_models, 
     assert [r["id"] for r in outputs["2"]] == [str(i) for i in range(len(texts))]  # order kept
     assert outputs["1"] == outputs["2"]
     assert {r["label"] for r in outputs["2"]} >= {"人社局", "住建局"}
+    # each abstained row says why (an admin sorts the manual ones by it); a routed row leaves it empty
+    reasons = {r["abstain_reason"] for r in outputs["2"] if r["abstain"] == "True"}
+    assert reasons and reasons <= {"label_not_automatic", "below_threshold", "close_runner_up"}
+    assert {r["abstain_reason"] for r in outputs["2"] if r["abstain"] == "False"} == {""}
 
 
 def test_jobs_below_zero_is_refused(env_models, tmp_path, capsys):
