@@ -88,6 +88,11 @@ class DraftView(DraftOut):
     style: list[dict[str, Any]] = Field(
         default_factory=list, description="where the draft's fixed sentences came from (the house style)"
     )
+    missing: list[str] = Field(
+        default_factory=list,
+        description="each 【…】 staff must fill (核查结果 …) or check (核实：3月12日, a fact of the past case "
+        "the draft was built from)",
+    )
 
 
 class ReplyView(_Open):

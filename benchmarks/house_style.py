@@ -17,7 +17,6 @@ rows drafted from the earlier ones); the other rows are reported, not tuned on.
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 import tempfile
 from collections import Counter
@@ -44,9 +43,14 @@ FIXED = HouseStyle(
 )
 
 
-# A close match's facts as staff see them, 【核实：5月29日】; unwrapped for the column that shows
-# what the marks cost (not what staff see).
-CONFIRM_MARK = re.compile(r"【核实：([^】]*)】")
+def unmarked(draft) -> str:
+    """A close match's draft with its facts' brackets taken off (【5月29日】 → 5月29日): the column
+    that shows what the marks cost. Not what staff see."""
+    text = draft.draft
+    for name in draft.missing:
+        if name.startswith("核实："):
+            text = text.replace(f"【{name[3:]}】", name[3:])
+    return text
 
 
 class _Fixed:
@@ -122,7 +126,7 @@ def evaluate(history: list[dict], queries: list[dict]) -> dict:
             tiers[d.tier] += 1
             styles[d.style[0]["scope"] if d.style else "none"] += 1
             scores["draft"].append(rouge_l(d.draft, r["reply"]))
-            scores["unmarked"].append(rouge_l(CONFIRM_MARK.sub(r"\1", d.draft), r["reply"]))
+            scores["unmarked"].append(rouge_l(unmarked(d), r["reply"]))
             scores["fixed"].append(
                 rouge_l(fixed.draft(r["title"], r["body"], department=department).draft, r["reply"])
             )
@@ -157,7 +161,7 @@ def run(say: Callable[[str], None] = print) -> str:
     return (
         "Character ROUGE-L F1 against the official replies (mean over the query rows).\n\n"
         "| corpus | thresholds | history / queries | top-1 past reply | one board's fixed formulas (before) | "
-        "**draft, house style (shipped)** | draft − top-1 | draft with 【核实：…】 unwrapped (not shown) |\n"
+        "**draft, house style (shipped)** | draft − top-1 | draft with the facts' 【】 taken off (not shown) |\n"
         "|---|---|---|---|---|---|---|---|\n"
         + "\n".join(rows)
         + "\n\nWhat was mined (the deployment-wide style; departments with at least 20 replies use their own):\n\n"
@@ -186,7 +190,7 @@ def reading(results: dict[str, dict]) -> str:
         "department at a time, so any past reply of the same department shares much of a new one's wording while "
         "most of its new petitions have no past case about the same matter (a skeleton with 【slots】 is the honest "
         "draft there); the second city's replies are templates, so the nearest past reply differs from the "
-        "official one only in the case's facts, which the draft marks 【核实：…】 for staff to check (the last "
+        "official one only in the case's facts, which the draft marks 【…】 for staff to check (the last "
         "column is the same drafts with the marks unwrapped: the marks are the difference). A close match's "
         "place is this petition's own place, marked, or 【地点】 when the petition names none; a Traditional "
         "petition gets a Traditional draft where the house answers such petitions in kind (the sample's "

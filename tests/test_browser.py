@@ -633,6 +633,28 @@ def test_a_traditional_petition_is_drafted_in_traditional_where_the_house_answer
     assert len(script) == 1 and "繁体来信以繁体答复" in script[0] and "件以繁体答复" in script[0], script
 
 
+def test_a_draft_built_from_a_close_past_case_names_the_facts_to_check(page, server):
+    """Nearly the sample's A002 (a bus line to the metro): its reply is the start, every fact of
+    that case bracketed, named under the draft, and the reply cannot go out until they are dealt with."""
+    case = new_case(
+        server,
+        title="软件园到地铁站建议开一条公交",
+        body="我在高新区软件园上班，园区里有两三万人，离最近的地铁站（创业大道站）有3公里，没有直达公交，"
+        "早上只能扫共享单车或者走二十多分钟。建议开一条软件园到地铁站的接驳公交。",
+    )
+    draft = api_get(server, f"/cases/{case['id']}")["draft"]
+    checks = [m.removeprefix("核实：") for m in draft["missing"] if m.startswith("核实：")]
+    assert "2月17日" in checks and "0571-86540310" in checks, draft["missing"]
+    assert "拟于【2月17日】起开通" in draft["text"] and "发车间隔【8分钟】" in draft["text"]
+    sign_in(page, server["base"], server["staff"], f"/case/{case['id']}")
+    page.wait_for_selector("#draft-checks:not([hidden])")
+    note = page.inner_text("#draft-checks")
+    assert note.startswith("待核实") and "2月17日" in note and "0571-86540310" in note, note
+    page.click("#use-draft")
+    wait_checked(page)
+    assert "【2月17日】" in page.inner_text("#qc")  # the check lists it with the slots to fill
+
+
 # -- supervisor ----------------------------------------------------------------------------------
 
 

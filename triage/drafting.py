@@ -154,7 +154,7 @@ _SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?")
 # the enumerators of its points (1、 2.)
 _CASE_NUMBER = (
     r"(?:[A-Za-z]{1,3})?\d[\d.,:：\-/]*(?<![.．])(?![、．.\d])"
-    r"(?:年\d{1,2}月\d{1,2}日|月\d{1,2}日|年|月|日|号|时|点|分|元|万元|米|栋|幢|楼|户|人|天|个|次|%)?"
+    r"(?:年\d{1,2}月\d{1,2}日|月\d{1,2}日|年|月|日|号|时|点|分钟|分|元|万元|米|栋|幢|楼|户|人|天|个|次|%)?"
 )
 # the places a petition names, for marking them in a close match's reply (broader than `_PLACE`,
 # which finds the one place a template's 【地点】 takes)
@@ -171,6 +171,15 @@ _CASE_PERSON = (
     r"(?:外祖父|外祖母|祖父|祖母|外公|外婆|爷爷|奶奶|父亲|母亲|爸爸|妈妈|丈夫|妻子|爱人|老伴|儿子|女儿|孙子|孙女|"
     r"哥哥|姐姐|弟弟|妹妹|公公|婆婆|岳父|岳母|孩子)"
 )
+# a fact of a close match's case for staff to check, marked while the reply is rewritten (private-use
+# characters: a reply never holds them) and written 【…】 at the end; adjacent facts become one mark
+_MARK_START, _MARK_END = "\ue000", "\ue001"
+
+
+def _marked(fact: str) -> str:
+    return f"{_MARK_START}{fact}{_MARK_END}"
+
+
 # where a close match's reply named its own place and this petition names none
 PLACE_SLOT = "【地点】"
 # a greeting's quoted nickname: 网友“UU0081377”您好
@@ -291,7 +300,7 @@ def in_petitions_script(draft: Draft, style: HouseStyle, petition: str) -> Draft
     if not style.follows_script or not is_traditional(petition):
         return draft
     draft.draft = to_traditional(draft.draft)
-    draft.missing = missing_slots(draft.draft)
+    draft.missing = [to_traditional(name) for name in draft.missing]
     draft.optional = [{**o, "text": to_traditional(o["text"])} for o in draft.optional]
     return draft
 
@@ -536,8 +545,10 @@ class Drafter:
 
         Its greeting loses the other citizen's nickname and its date becomes the day staff send;
         every number of that case, every person it names (您母亲) and every word of the places that
-        petition named (its estate, its road …) that this petition does not mention is wrapped in
-        【核实：…】, so staff check each before sending and `missing` lists them.
+        petition named (its estate, its road …) that this petition does not mention is bracketed
+        【…】 as every slot is, so the quality check holds the reply until staff have checked each,
+        and `missing` lists each as 核实：…. (Written 【核实：…】 the marks cost the second city's
+        drafts more than the top past reply's lead: 0.831 against 0.849 ROUGE-L, 0.854 as 【…】.)
         """
         reply = re.sub(r"\s+", " ", hits[0].reply).strip()
         dated = TRAILING_DATE.search(reply)
@@ -548,7 +559,7 @@ class Drafter:
 
         def confirm(m: re.Match) -> str:
             fact = m.group(0)
-            return fact if fact in seen else f"【核实：{fact}】"
+            return fact if fact in seen else _marked(fact)
 
         past = normalize(hits[0].text)
         theirs = sorted(_place_words(past, hits[0].tokens, query_tokens), key=len, reverse=True)
@@ -558,20 +569,23 @@ class Drafter:
             # the same matter at this citizen's place: the reply names the place this petition
             # names (marked: that case's finding is not yet this place's), or leaves the place for
             # staff when this petition names none
-            reply = reply.replace(their_names[0], f"【核实：{ours[0]}】" if ours else PLACE_SLOT)
+            reply = reply.replace(their_names[0], _marked(ours[0]) if ours else PLACE_SLOT)
         our_people = set(re.findall(_CASE_PERSON, seen))
         their_people = set(re.findall(_CASE_PERSON, reply)) - our_people
-        if len(their_people) == 1 and len(our_people) == 1:  # 您母亲 → 您【核实：父亲】
-            reply = reply.replace(their_people.pop(), f"【核实：{our_people.pop()}】")
+        if len(their_people) == 1 and len(our_people) == 1:  # 您母亲 → 您【父亲】
+            reply = reply.replace(their_people.pop(), _marked(our_people.pop()))
         facts = re.compile("|".join([_CASE_NUMBER, _CASE_PERSON, *map(re.escape, theirs)]))
-        text = facts.sub(confirm, reply).replace("】【核实：", "")  # 【核实：沿江一村】, one mark
+        text = facts.sub(confirm, reply).replace(_MARK_END + _MARK_START, "")  # 【沿江一村】, one mark
+        checked = [f"核实：{fact}" for fact in re.findall(f"{_MARK_START}([^{_MARK_END}]*){_MARK_END}", text)]
+        text = text.replace(_MARK_START, "【").replace(_MARK_END, "】")
         if dated or style.date_format:
             text += "\n" + values["日期"]
+        slots = [name for name in missing_slots(text) if f"核实：{name}" not in checked]
         return Draft(
             draft=text,
             tier="suggest",
             sources=[self._history_source(h) for h in hits],
-            missing=missing_slots(text),
+            missing=list(dict.fromkeys(checked)) + slots,
         )
 
     def _urgent(self, values: dict[str, str], style: HouseStyle, urgent: dict) -> Draft:

@@ -229,6 +229,11 @@
     tier.textContent = { suggest: "有参考，请核对", escalate: "无合适参考，需人工撰写", out_of_scope: "不予受理答复模板", urgent: "紧急：先转办，再答复" }[d.tier] || "";
     tier.hidden = !d.tier;
     $("draft-text").textContent = d.text || "（没有草稿）";
+    // facts of the past case the draft was built from: bracketed like every slot, named here
+    const checks = (d.missing || []).filter((m) => m.startsWith("核实：")).map((m) => m.slice(3));
+    const note = $("draft-checks");
+    note.hidden = !checks.length;
+    note.textContent = checks.length ? "待核实（取自相似历史案件，发送前请逐项核对或改写）：" + checks.join("、") : "";
     $("use-draft").hidden = !d.text || c.status === "closed";
     const list = T.clear($("draft-sources"));
     for (const s of d.sources || []) {

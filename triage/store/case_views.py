@@ -135,9 +135,10 @@ def detail(case: Case, at: datetime) -> dict[str, Any]:
             "tier": suggested.tier,
             "sources": suggested.sources,
             "style": suggested.style or [],
+            "missing": suggested.missing or [],
         }
         if suggested
-        else {"text": "", "tier": None, "sources": [], "style": []},
+        else {"text": "", "tier": None, "sources": [], "style": [], "missing": []},
         "latest_reply": _reply_view(latest),
         "reply": _reply_view(last(("final",))),
         "qc": latest.qc if latest else None,

@@ -27,7 +27,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The newest migration's revision (tests/test_store.py holds it to alembic's head): a database
 # already there needs no migration, so a command that only reads (`triage classify`) does not
 # import alembic (0.25 s) to find that out. A database anywhere else is migrated as before.
-SCHEMA_HEAD = "0013_topic_snapshots"
+SCHEMA_HEAD = "0014_draft_missing"
 
 
 class StoreUnavailable(RuntimeError):

@@ -147,6 +147,8 @@ class Reply(Base):
     sources: Mapped[list[Any]] = mapped_column(JSON, default=list)
     # On a suggested draft: where its fixed sentences came from (triage.house_style.StylePart each)
     style: Mapped[list[Any] | None] = mapped_column(JSON)
+    # a suggested draft's slots and facts to check, as `triage.drafting.Draft.missing` names them
+    missing: Mapped[list[Any] | None] = mapped_column(JSON)
     qc: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     confirm_reason: Mapped[str | None] = mapped_column(Text)

@@ -200,6 +200,7 @@ def _suggest_draft(
             tier=draft.tier,
             sources=draft.sources,
             style=draft.style,
+            missing=(draft.details or {}).get("missing"),
             model_version=case.model_version,
             actor=actor,
             created_at=stamp,
