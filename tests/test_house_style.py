@@ -383,3 +383,25 @@ def test_which_petitions_are_written_in_traditional(text, traditional):
     from triage.text import is_traditional
 
     assert is_traditional(text) is traditional
+
+
+def test_a_traditional_close_match_keeps_the_facts_to_check_named_as_the_api_names_them(history):
+    history.add_history(_civil_history(traditional_replies=True))
+    history.add_history(
+        [
+            HistoryItem(
+                id="mz-urn",
+                text="殯儀館強制消費。我母親上週在城北殯儀館過世，殯儀館說骨灰盒必須在館內買，最便宜的也要三千多",
+                reply="網友您好！經核實，城北殯儀館確有要求在館內購買骨灰盒的情況，已責令其退還您母親喪事多收的1800元。",
+                department="民政局",
+            )
+        ]
+    )
+    d = drafter(history).draft(
+        "殯儀館強制消費",
+        "我父親上週在城北殯儀館過世，殯儀館說骨灰盒必須在館內買，最便宜的也要三千多",
+        department="民政局",
+    )
+    assert d.sources[0].id == "mz-urn"
+    assert "【父親】" in d.draft and "【1800元】" in d.draft
+    assert {"核实：父親", "核实：1800元"} <= set(d.missing)  # the API's word, the draft's script
