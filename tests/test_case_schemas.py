@@ -28,14 +28,15 @@ def test_every_case_route_documents_its_answer(db_client):
     assert answer("/cases/{case_id}/reply", "post") == "ReplyResult"
     detail = schemas["CaseDetail"]["properties"]
     assert DETAIL_FIELDS <= set(detail)
-    assert "style" in schemas["DraftView"]["properties"] and "transfer" in schemas["Urgent"]["properties"]
+    assert {"style", "missing"} <= set(schemas["DraftView"]["properties"])
+    assert "transfer" in schemas["Urgent"]["properties"]
 
 
 def test_the_answers_keep_every_field(db_client):
     created = db_client.post("/cases", json={"external_id": "S-1", **WAGES}).json()
     case = db_client.get(f"/cases/{created['id']}").json()
     assert set(case) == DETAIL_FIELDS
-    assert set(case["draft"]) == {"text", "tier", "sources", "style"}
+    assert set(case["draft"]) == {"text", "tier", "sources", "style", "missing"}
     routed = db_client.post(f"/cases/{created['id']}/routing", json={"action": "accept"}).json()
     assert set(routed) == DETAIL_FIELDS and routed["routing"]["state"] == "accepted"
     page = db_client.get("/cases").json()
