@@ -191,7 +191,7 @@ def reading(results: dict[str, dict]) -> str:
         "case about the same matter (a skeleton with 【slots】 is the honest draft there). The second city's "
         "replies are templates, so the nearest past reply differs from the official one only in the case's "
         "facts, which the draft brackets 【…】 for staff to check (the last column: the same drafts without "
-        "those brackets; written 【核实：…】 the marks cost 0.831 against the top reply's 0.849). A close match's "
+        "those brackets: what the marks cost). A close match's "
         "place is this petition's own place, marked, or 【地点】 when the petition names none; a Traditional "
         "petition gets a Traditional draft where the house answers such petitions in kind (the sample's "
         "departments do). Targets: drafts ≥ top-1 on every corpus and ≥ 0.25 on the public split "

@@ -559,8 +559,9 @@ class Drafter:
         every number of that case, every person it names (您母亲) and every word of the places that
         petition named (its estate, its road …) that this petition does not mention is bracketed
         【…】 as every slot is, so the quality check holds the reply until staff have checked each,
-        and `missing` lists each as 核实：…. (Written 【核实：…】 the marks cost the second city's
-        drafts more than the top past reply's lead: 0.831 against 0.849 ROUGE-L, 0.854 as 【…】.)
+        and `missing` lists each as 核实：… (the case page names them under the draft). Written
+        【核实：…】 in the text, the marks alone put the second city's drafts under its top past
+        reply (docs/benchmarks.md, house style).
         """
         # read in Simplified, as the petitions are (a Traditional reply's 您母親 is 您母亲 here); a
         # house that answers in kind gets the draft back in Traditional (`in_petitions_script`)
