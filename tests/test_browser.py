@@ -343,6 +343,19 @@ def test_an_unfilled_draft_slot_is_never_sent(page, server):
     assert page.locator("#history li[data-kind=reply_refused]").count() == 0  # never reached the API
 
 
+def test_a_reply_citing_a_document_number_in_brackets_is_sent(page, server):
+    """长政发【2018】5号 is how many official replies cite a document; it is not a blank of the draft."""
+    case = new_case(server)
+    sign_in(page, server["base"], server["staff"], f"/case/{case['id']}")
+    page.wait_for_selector("#case:not([hidden])")
+    page.fill("#reply-text", GOOD.replace("第三十条", "第三十条及长政发【2018】5号文件"))
+    wait_checked(page)
+    assert page.locator("#qc-flags li[data-code=unfilled_slot]").count() == 0
+    page.click("#send-reply")
+    page.wait_for_selector("#case-badges .badge:has-text('已办结')")
+    assert "长政发【2018】5号" in api_get(server, f"/cases/{case['id']}")["reply"]["text"]
+
+
 def test_a_department_returns_a_case_and_it_goes_back_to_manual_routing(page, server):
     case = new_case(server)
     sign_in(page, server["base"], server["staff"], f"/case/{case['id']}")

@@ -410,3 +410,24 @@ def test_the_written_cue_sample_is_flagged_with_the_right_reason_and_its_near_mi
         != r["expected"]
     ]
     assert len(rows) == 24 and wrong == []
+
+
+def test_a_reply_with_an_unfilled_slot_is_never_sent_even_with_a_reason(c):
+    """The page stops it before the call; the API refuses it too (a script, another client), and
+    no reason overrides it: the citizen would read 【核查结果】. Saving the draft is fine."""
+    case = submit(c)
+    skeleton = "网友您好：经核实，【核查结果】。目前，【办理情况】。如有疑问，请拨打【联系电话】咨询。"
+    for extra in ({}, {"confirm_reason": "电话已沟通，书面确认"}):
+        r = send(c, case["id"], text=skeleton, **extra)
+        assert r.status_code == 422, r.text
+        message = r.json()["detail"]["message"]
+        assert "3 unfilled slot(s) 【核查结果】、【办理情况】、【联系电话】" in message
+    stored = c.get(f"/cases/{case['id']}").json()
+    assert stored["status"] != "closed" and stored["reply"] is None
+    saved = c.post(f"/cases/{case['id']}/reply", json={"text": skeleton, "send": False})
+    assert saved.status_code == 200 and saved.json()["kind"] == "draft"
+    # an official reply's own brackets are no blanks: 38 of the public board's 2,252 replies cite
+    # documents so (长政发【2018】5号)
+    cited = GOOD.replace("第三十条", "第三十条及长政发【2018】5号文件")
+    r = send(c, case["id"], text=cited)
+    assert r.status_code == 200 and r.json()["sent"] is True, r.text

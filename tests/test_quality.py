@@ -475,3 +475,25 @@ def test_the_same_moment_in_two_offsets_is_not_a_reply_before_receipt():
     utc = parse_when("2026-11-22T05:54:17Z", "replied_at")
     assert utc > local
     assert (utc - local).total_seconds() == 5
+
+
+def test_an_unfilled_skeleton_gets_no_credit_for_its_slots(checker):
+    """Found in a trial: the drafter's skeleton, slots unfilled, was checked "ok 90" with 核实情况,
+    依据 and 实质内容 ticked, because "经核实，【核查结果】" and "以上处理依据【依据】的有关规定" read as a
+    finding and a basis. A sentence with a blank states nothing yet."""
+    skeleton = (
+        "网友您好！关于您反映的“路灯不亮”的问题，现将有关情况回复如下：经核实，【核查结果】。目前，【办理情况】。"
+        "下一步，【后续措施及时限】。以上处理依据【依据】的有关规定。如有疑问，请拨打【联系电话】咨询。"
+    )
+    data = checker.check(LAMP, skeleton).to_dict()
+    assert data["verdict"] == "revise" and "no_decision" in codes(checker.check(LAMP, skeleton))
+    ticked = {c["item"] for c in data["checklist"] if c["present"]}
+    assert not ticked & {"核实情况", "依据", "联系方式", "实质内容"}, ticked
+    assert "buck_passing" not in codes(
+        checker.check(LAMP, skeleton)
+    )  # 请拨打【联系电话】 sends nobody anywhere yet
+    filled = skeleton.replace("【核查结果】", "滨江路12盏路灯因电缆被盗不亮").replace(
+        "以上处理依据【依据】的有关规定。", "依据《城市照明管理规定》，路灯由区城管局养护。"
+    )
+    ticked = {c["item"] for c in checker.check(LAMP, filled).to_dict()["checklist"] if c["present"]}
+    assert {"核实情况", "依据"} <= ticked  # filled in, they count

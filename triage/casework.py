@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from triage.quality.reasons import reason_problem
 from triage.retrieval.store_feed import history_item, learnable
 from triage.service import Findings, PetitionError, PetitionInput, TriageService
+from triage.slots import unfilled_slots
 from triage.store import case_views
 from triage.store.clock import iso, now, parse_time
 from triage.store.engine import Store
@@ -287,6 +288,17 @@ class CaseDesk:
             if case.status == CLOSED:
                 raise Conflict(f"case {case_id} is closed: its reply was sent at {iso(case.closed_at)}")
             qc, flagged = self.check_reply(case, text)
+            unfilled = unfilled_slots(text, draft_missing(case)) if send else []
+        if unfilled:  # no reason sends a blank: the citizen would read 【核查结果】
+            shown = "、".join(f"【{name}】" for name in unfilled[:5])
+            raise ReplyRefused(
+                {
+                    "message": f"the reply still has {len(unfilled)} unfilled slot(s) {shown}: "
+                    "fill them in or delete them before sending",
+                    "field": "text",
+                    **_verdict(qc),
+                }
+            )
         if send and flagged and confirm_reason and confirm_reason.strip():
             problem = reason_problem(confirm_reason)
             if problem:  # a token is no reason: refuse before anything is stored
@@ -370,6 +382,12 @@ class CaseDesk:
 
     def _detail(self, session: Any, case_id: int) -> dict[str, Any]:
         return case_views.detail(get_case(session, case_id, full=True), now())
+
+
+def draft_missing(case: Case) -> list[str]:
+    """What the case's suggested draft left for staff (its slots and its facts to check)."""
+    suggested = next((r for r in reversed(case.replies) if r.kind == "suggested"), None)
+    return list(suggested.missing or []) if suggested is not None else []
 
 
 def _verdict(qc: dict[str, Any] | None) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from triage.retrieval.history import HistoryHit, HistoryIndex
 from triage.retrieval.import_feed import ImportFeed, import_local_history
 from triage.retrieval.sparse import retrieval_tokens
 from triage.retrieval.store_feed import HistoryFeed
+from triage.slots import CHECK
 from triage.store.engine import Store, StoreUnavailable
 from triage.text import (
     MAX_TEXT_CHARS,
@@ -181,8 +182,6 @@ _CASE_PERSON = (
 # a fact of a close match's case for staff to check, marked while the reply is rewritten (private-use
 # characters: a reply never holds them) and written 【…】 at the end; adjacent facts become one mark
 _MARK_START, _MARK_END = "\ue000", "\ue001"
-# how `missing` names such a fact (核实：3月12日), beside the slots to fill (核查结果)
-CHECK = "核实："
 
 
 def _marked(fact: str) -> str:
@@ -609,7 +608,7 @@ class Drafter:
         words ("楼上", "老人") would only mislead staff in a hurry."""
         s = skeleton()
         transfer = (urgent.get("transfer") or "").strip()
-        handled = s["urgent"].format(transfer=transfer or "【处置部门】")
+        handled = s["urgent"].format(transfer=transfer or s["unknown_transfer"])
         body = style.number(1) + handled + style.number(2) + s["urgent_result"]
         text = self._opening(values, style) + body + s["contact"] + self._closing(style, values["日期"])
         return Draft(draft=text, tier="urgent", sources=[], missing=missing_slots(text))

@@ -397,8 +397,15 @@
 
   // -- the quality check as the clerk types ----------------------------------------------------
 
+  // Only the draft's own blanks stop a reply (its slots, its facts to check, a template's 【请填写…】):
+  // an official reply may cite 长政发【2018】5号. The server holds the same rule (triage/slots.py).
   function slotFlags(text) {
-    const slots = text.match(SLOT) || [];
+    const missing = (current && current.draft && current.draft.missing) || [];
+    const blanks = new Set(missing.map((m) => m.replace(/^核实：/, "")));
+    const slots = (text.match(SLOT) || []).filter((s) => {
+      const name = s.slice(1, -1);
+      return name.startsWith("请填写") || blanks.has(name);
+    });
     if (!slots.length) return [];
     return [{ code: "unfilled_slot", message: "还有 " + slots.length + " 处【…】需要填写或删除。", evidence: slots.slice(0, 3).join(" "), local: true }];
   }

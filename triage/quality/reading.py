@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from triage.quality.relevance import echo_spans
 from triage.quality.rules import QualityRules
+from triage.slots import has_unfilled_slot
 
 BOILERPLATE_GROUPS = ("acknowledgement", "forwarding", "pending", "courtesy", "generic_promise")
 CONCRETE_GROUPS = ("finding", "action", "basis", "deadline_words")
@@ -155,10 +156,22 @@ def read_reply(text: str, rules: QualityRules, petition: str = "") -> ReplyReadi
             reading.echoed.append(text[start:end])
             _mask(mask, start, end)
 
-    reading.has_contact = bool(p["contact"].search(text))
+    # A sentence with an unfilled slot (以上处理依据【依据】的有关规定) states nothing yet: no basis, contact
+    # or finding is credited to it, and the checklist shows it missing until staff fill it in.
+    unfilled = [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if has_unfilled_slot(m.group())]
+    for start, end in unfilled:
+        _mask(mask, start, end)
+    filled = (
+        _SENTENCE.sub(lambda m: "·" if has_unfilled_slot(m.group()) else m.group(), text)
+        if unfilled
+        else text
+    )
+    reading.has_contact = bool(p["contact"].search(filled))
     referral_spans = []
     for m in p["referral"].finditer(text):
         span = m.group()
+        if any(start < m.end() and m.start() < end for start, end in unfilled):
+            continue  # "请拨打【联系电话】咨询" sends the citizen nowhere yet: it is a slot
         if p["self_referral"].search(span[:10]):
             continue
         specific = _is_specific(span, rules)
