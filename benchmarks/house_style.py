@@ -28,6 +28,7 @@ from triage.drafting import Drafter
 from triage.house_style import HouseStyle, StylePart
 from triage.retrieval.history import HistoryIndex, HistoryItem
 from triage.retrieval.learnable import substantive
+from triage.slots import CHECK
 from triage.text import petition_text
 from triage.textsim import rouge_l
 
@@ -48,8 +49,9 @@ def unmarked(draft) -> str:
     that shows what the marks cost. Not what staff see."""
     text = draft.draft
     for name in draft.missing:
-        if name.startswith("核实："):
-            text = text.replace(f"【{name[3:]}】", name[3:])
+        if name.startswith(CHECK):
+            fact = name.removeprefix(CHECK)
+            text = text.replace(f"【{fact}】", fact)
     return text
 
 

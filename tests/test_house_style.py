@@ -173,17 +173,18 @@ def test_a_close_past_case_without_a_place_in_the_petition_leaves_the_place_to_s
     assert "地点" in d.missing and "核实：5月29日" in d.missing
 
 
+def add_civil_case(history: HistoryIndex, case_id: str, text: str, reply: str) -> None:
+    """One answered petition of 民政局 in the history."""
+    history.add_history([HistoryItem(id=case_id, text=text, reply=reply, department="民政局")])
+
+
 def test_a_close_past_case_about_another_relative_names_this_citizens_relative_for_staff(history):
     """“您母亲的低保申请” answered another citizen; this one writes about a father."""
-    history.add_history(
-        [
-            HistoryItem(
-                id="mz-low",
-                text="低保申请一直没批。我母亲今年七十岁，独居，三月份在社区递交了低保申请，到现在三个月了还没有消息",
-                reply="您好！经了解，您母亲的低保申请已由社区受理，目前正在进行家庭经济状况核对。岭南市民政局",
-                department="民政局",
-            )
-        ]
+    add_civil_case(
+        history,
+        "mz-low",
+        "低保申请一直没批。我母亲今年七十岁，独居，三月份在社区递交了低保申请，到现在三个月了还没有消息",
+        "您好！经了解，您母亲的低保申请已由社区受理，目前正在进行家庭经济状况核对。岭南市民政局",
     )
     d = drafter(history).draft(
         "低保申请一直没批", "我父亲七十五岁，独居，四月份在社区递交了低保申请，到现在两个月了还没有消息"
@@ -387,15 +388,11 @@ def test_which_petitions_are_written_in_traditional(text, traditional):
 
 def test_a_traditional_close_match_keeps_the_facts_to_check_named_as_the_api_names_them(history):
     history.add_history(_civil_history(traditional_replies=True))
-    history.add_history(
-        [
-            HistoryItem(
-                id="mz-urn",
-                text="殯儀館強制消費。我母親上週在城北殯儀館過世，殯儀館說骨灰盒必須在館內買，最便宜的也要三千多",
-                reply="網友您好！經核實，城北殯儀館確有要求在館內購買骨灰盒的情況，已責令其退還您母親喪事多收的1800元。",
-                department="民政局",
-            )
-        ]
+    add_civil_case(
+        history,
+        "mz-urn",
+        "殯儀館強制消費。我母親上週在城北殯儀館過世，殯儀館說骨灰盒必須在館內買，最便宜的也要三千多",
+        "網友您好！經核實，城北殯儀館確有要求在館內購買骨灰盒的情況，已責令其退還您母親喪事多收的1800元。",
     )
     d = drafter(history).draft(
         "殯儀館強制消費",

@@ -63,7 +63,7 @@ from triage.petition_features import (  # noqa: F401 - re-exported for pickles a
     split_words,
     word_analyzer,
 )
-from triage.served import SERVED_HEADER, abstains, align, label_scores, predictions, served_blob
+from triage.served import SERVED_HEADER, align, label_scores, predictions, served_blob
 from triage.text import SEGMENTERS, normalize
 
 BUNDLE_HEADER = b"triage-model:pickle5+zlib\n"  # what `save` writes first; joblib files lack it
@@ -491,9 +491,6 @@ class PetitionClassifier:
             k,
             (lambda row, best: self._reasons(features[row], best, n_reasons)) if n_reasons else None,
         )
-
-    def _abstains(self, p: np.ndarray) -> bool:
-        return abstains(p, self.thresholds_, self.min_margin)
 
     # -- explanation --------------------------------------------------------------------------
 

@@ -17,11 +17,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
-import yaml
 from sqlalchemy.exc import SQLAlchemyError
 
 from triage.answers import SLOT, AnswerHit, AnswerLibrary
@@ -31,7 +28,7 @@ from triage.retrieval.history import HistoryHit, HistoryIndex
 from triage.retrieval.import_feed import ImportFeed, import_local_history
 from triage.retrieval.sparse import retrieval_tokens
 from triage.retrieval.store_feed import HistoryFeed
-from triage.slots import CHECK
+from triage.slots import CHECK, skeleton
 from triage.store.engine import Store, StoreUnavailable
 from triage.text import (
     MAX_TEXT_CHARS,
@@ -141,12 +138,6 @@ class Draft:
         if self.out_of_scope is not None:
             data["out_of_scope"] = self.out_of_scope
         return data
-
-
-@lru_cache(maxsize=1)
-def skeleton() -> dict:
-    text = resources.files("triage.resources").joinpath("reply_skeleton.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
 
 
 # --- restating the matter -------------------------------------------------------------------

@@ -158,14 +158,15 @@ def read_reply(text: str, rules: QualityRules, petition: str = "") -> ReplyReadi
 
     # A sentence with an unfilled slot (以上处理依据【依据】的有关规定) states nothing yet: no basis, contact
     # or finding is credited to it, and the checklist shows it missing until staff fill it in.
-    unfilled = [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if has_unfilled_slot(m.group())]
-    for start, end in unfilled:
-        _mask(mask, start, end)
-    filled = (
-        _SENTENCE.sub(lambda m: "·" if has_unfilled_slot(m.group()) else m.group(), text)
-        if unfilled
-        else text
+    unfilled = (
+        [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if has_unfilled_slot(m.group())]
+        if "【" in text
+        else []
     )
+    filled = text
+    for start, end in reversed(unfilled):
+        _mask(mask, start, end)
+        filled = filled[:start] + "·" + filled[end:]
     reading.has_contact = bool(p["contact"].search(filled))
     referral_spans = []
     for m in p["referral"].finditer(text):
