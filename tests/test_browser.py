@@ -666,6 +666,11 @@ def test_a_draft_built_from_a_close_past_case_names_the_facts_to_check(page, ser
     page.click("#use-draft")
     wait_checked(page)
     assert "【2月17日】" in page.inner_text("#qc")  # the check lists it with the slots to fill
+    # … and names every blank it counts (it said "还有 5 处" beside the first three only)
+    flag = page.inner_text("#qc-flags li[data-code=unfilled_slot]")
+    blanks = [f"【{m.removeprefix('核实：')}】" for m in draft["missing"]]
+    assert len(blanks) > 3 and f"还有 {len(blanks)} 处" in flag, flag
+    assert all(b in flag for b in blanks), (blanks, flag)
 
 
 # -- supervisor ----------------------------------------------------------------------------------

@@ -5,7 +5,10 @@ from __future__ import annotations
 import csv
 import json
 import os
-from datetime import date
+import subprocess
+import sys
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -73,6 +76,22 @@ def test_restate_takes_the_citizens_title_and_the_place():
     matter, _ = restate("", "养老院收费问题。西山敬老院每个月收费从两千涨到两千八")
     assert matter == "养老院收费"
     assert restate("问题", "")[0] == "问题"  # nothing but the word: kept
+
+
+@pytest.mark.parametrize("host_zone", ["Etc/GMT+12", "Etc/GMT-14"])
+def test_the_draft_is_dated_the_day_in_beijing_whatever_the_hosts_clock(host_zone):
+    """A server kept on another zone (UTC, say) dated a reply written at 01:00 in Beijing the day
+    before. Between them, these two host zones differ from Beijing's date at every hour of the day."""
+    script = (
+        "from triage.drafting import Drafter\n"
+        "print(Drafter(None, None).draft('路灯坏了', '城南区丰乐路的路灯坏了一个月').draft.splitlines()[-1])"
+    )
+    env = {**os.environ, "TZ": host_zone}
+    dated = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    beijing = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    assert dated == f"{beijing.year}年{beijing.month}月{beijing.day}日"
 
 
 def test_a_fitting_manual_answer_is_used_and_labelled(library, history):

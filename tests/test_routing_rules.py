@@ -378,6 +378,14 @@ def test_labelled_out_of_scope_sample_precision_and_recall():
             "我住在高新区星河湾小区，离我们小区一公里",
             {"city": None, "district": "高新区", "street": None, "community": "星河湾小区"},
         ),
+        (  # a title that starts with the estate: its 小区 is no district (it was shown as 区 双溪苑小区)
+            "雙溪苑小區電梯又壞了。我住在城東區雙溪苑小區3棟18樓",
+            {"city": None, "district": "城东区", "street": None, "community": "双溪苑小区"},
+        ),
+        (
+            "软件园区到地铁站没有公交，我在滨江区上班",
+            {"city": None, "district": "滨江区", "street": None, "community": None},
+        ),
     ],
 )
 def test_place_extraction(text, expected):

@@ -30,6 +30,7 @@ import numpy as np
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from triage.csvio import DataError, numbered, read_csv, require_columns
+from triage.localtime import today as local_today
 from triage.retrieval.encoders import Encoder, EncoderError
 from triage.retrieval.fusion import reciprocal_rank_fusion, zscore_fusion
 from triage.retrieval.sparse import SparseIndex, retrieval_tokens, top_k
@@ -579,7 +580,7 @@ class AnswerLibrary:
         with self._lock:
             if not self._order:
                 return []
-            day = on or date.today()
+            day = on or local_today()
             mask = np.array(
                 [
                     self._answers[i].active_on(day)

@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from triage.answers import SLOT, AnswerHit, AnswerLibrary
 from triage.house_style import TRAILING_DATE, HouseStyle, StyleBook, ends_sentence
+from triage.localtime import today as local_today
 from triage.retrieval.encoders import EncoderError, build_encoder
 from triage.retrieval.history import HistoryHit, HistoryIndex
 from triage.retrieval.import_feed import ImportFeed, import_local_history
@@ -315,7 +316,7 @@ class Drafter:
         answers: AnswerLibrary | None,
         history: HistoryIndex | None,
         *,
-        today: Callable[[], date] = date.today,
+        today: Callable[[], date] = local_today,
         auto_reply_threshold: float | None = None,
         history_k: int = 3,
         reuse_sentences: int = 0,

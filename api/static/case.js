@@ -399,6 +399,7 @@
 
   // Only the draft's own blanks stop a reply (its slots, its facts to check, a template's 【请填写…】):
   // an official reply may cite 长政发【2018】5号. The server holds the same rule (triage/slots.py).
+  const SLOTS_NAMED = 12;
   function slotFlags(text) {
     const missing = (current && current.draft && current.draft.missing) || [];
     const blanks = new Set(missing.map((m) => m.replace(/^核实：/, "")));
@@ -407,7 +408,10 @@
       return name.startsWith("请填写") || blanks.has(name);
     });
     if (!slots.length) return [];
-    return [{ code: "unfilled_slot", message: "还有 " + slots.length + " 处【…】需要填写或删除。", evidence: slots.slice(0, 3).join(" "), local: true }];
+    // Every blank is named (a draft has five or so): "还有 5 处" beside three of them left the clerk
+    // looking for the other two.
+    const named = slots.slice(0, SLOTS_NAMED).join(" ") + (slots.length > SLOTS_NAMED ? " 等" : "");
+    return [{ code: "unfilled_slot", message: "还有 " + slots.length + " 处【…】需要填写或删除。", evidence: named, local: true }];
   }
 
   function flagItem(f) {

@@ -242,6 +242,12 @@
     return shifted.toISOString().slice(0, 19) + m[0];
   };
 
+  // Today in the service's zone (China Standard Time, as the server dates replies and answers'
+  // validity): the UTC date is still yesterday's until 08:00 there.
+  T.localToday = function () {
+    return new Date(Date.now() + 8 * 3600000).toISOString().slice(0, 10);
+  };
+
   T.pct = function (x) {
     return x === null || x === undefined ? "—" : Math.round(x * 100) + "%";
   };

@@ -15,7 +15,7 @@
   }
 
   function expired(a) {
-    const today = new Date().toISOString().slice(0, 10);
+    const today = T.localToday();
     return Boolean(a.valid_until && a.valid_until < today);
   }
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
-LOCAL = ZoneInfo("Asia/Shanghai")
+from triage.localtime import to_local
 
 _SLASHED = re.compile(
     r"^(\d{4})[/.年-](\d{1,2})[/.月-](\d{1,2})日?(?:[ T]+(\d{1,2})[:时](\d{1,2})(?:[:分](\d{1,2})(?:\.\d+)?)?秒?)?$"
@@ -40,7 +39,7 @@ def parse_when(value: object, field: str) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return _local_naive(value)
+        return to_local(value)
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day)
     if not isinstance(value, str):
@@ -49,7 +48,7 @@ def parse_when(value: object, field: str) -> datetime | None:
     if not text:
         return None
     try:
-        return _local_naive(datetime.fromisoformat(text.replace("Z", "+00:00")))
+        return to_local(datetime.fromisoformat(text.replace("Z", "+00:00")))
     except ValueError:
         pass
     match = _SLASHED.match(text)
@@ -63,9 +62,3 @@ def parse_when(value: object, field: str) -> datetime | None:
         field,
         f"cannot read {value!r} as a date/time; use ISO 8601 (2019-04-25T09:32:09) or 2019/4/25 9:32:09",
     )
-
-
-def _local_naive(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        return value
-    return value.astimezone(LOCAL).replace(tzinfo=None)

@@ -38,6 +38,10 @@ _NOT_DISTRICT = frozenset(
     "住宅区 生活区 居住区 开发区 工业区 保护区 服务区 示范区 禁区 盲区 误区 地区 该区 本区 全区 各区 此区 我区 "
     "各县 全县 本县 该县 我县 郡县 市县 区县".split()
 )
+# A name ending so is a 小区, campus or zone, never a district ("双溪苑小区电梯坏了" names no district).
+_NOT_DISTRICT_ENDINGS = tuple(
+    "小区 社区 园区 校区 景区 厂区 街区 学区 片区 辖区 住宅区 生活区 居住区 工业区 服务区 保护区 示范区".split()
+)
 _NOT_CITY = frozenset(
     "城市 都市 超市 菜市 夜市 股市 楼市 上市 全市 本市 该市 我市 各市 门市 早市 集市 花市 车市".split()
 )
@@ -74,7 +78,7 @@ class PlaceExtractor:
         district = (
             self._known_district(clean)
             or self._anon_district(clean)
-            or self._first(_DISTRICT, clean, _NOT_DISTRICT, 4)
+            or self._first(_DISTRICT, clean, _NOT_DISTRICT, 4, _NOT_DISTRICT_ENDINGS)
         )
         city = self._anon_city(clean) or self._first(_CITY, clean, _NOT_CITY, 4)
         street = self._first(_STREET, clean, _NOT_STREET, 4)
@@ -101,8 +105,15 @@ class PlaceExtractor:
         return m.group(0) if m else None
 
     @staticmethod
-    def _first(suffix: re.Pattern[str], text: str, stop: frozenset[str], longest: int = 5) -> str | None:
-        """The first suffix occurrence with the shortest Han name before it that starts at a boundary."""
+    def _first(
+        suffix: re.Pattern[str],
+        text: str,
+        stop: frozenset[str],
+        longest: int = 5,
+        never_ends: tuple[str, ...] = (),
+    ) -> str | None:
+        """The first suffix occurrence with the shortest Han name before it that starts at a boundary
+        (and does not end like another kind of place: `never_ends`)."""
         for match in suffix.finditer(text):
             end = match.start()
             for length in range(2, longest + 1):
@@ -116,7 +127,7 @@ class PlaceExtractor:
                     break
                 if begin == 0 or text[begin - 1] in _BOUNDARY_CHARS:
                     full = name + match.group(0)
-                    if full not in stop and name not in stop:
+                    if full not in stop and name not in stop and not full.endswith(never_ends):
                         return full
                     break
         return None

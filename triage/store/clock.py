@@ -9,20 +9,10 @@ times that leave carry the +08:00 offset.
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-LOCAL = ZoneInfo("Asia/Shanghai")
+from triage.localtime import LOCAL, now, to_local
 
-
-def now() -> datetime:
-    return datetime.now(LOCAL).replace(tzinfo=None, microsecond=0)
-
-
-def to_local(value: datetime) -> datetime:
-    """A naive local datetime; an aware one is converted, a naive one is taken as local."""
-    if value.tzinfo is not None:
-        value = value.astimezone(LOCAL).replace(tzinfo=None)
-    return value
+__all__ = ["LOCAL", "iso", "now", "parse_time", "to_local"]
 
 
 def parse_time(value: str | datetime) -> datetime:

@@ -22,8 +22,9 @@ import numpy as np
 from datasketch import MinHashLSH
 
 from triage.atomic import write_atomic
+from triage.localtime import now as local_now
 from triage.topics import shingles
-from triage.topics.times import LOCAL, to_local
+from triage.topics.times import to_local
 
 DEFAULT_THRESHOLD = 0.5
 # LSH finds candidates down to about this Jaccard similarity. Banded for 0.5 itself, it handed over
@@ -100,9 +101,7 @@ class DuplicateIndex:
             return []
         hv = m.hashvalues
         if within_days is not None:
-            centre = (
-                to_local(received_at) if received_at is not None else datetime.now(LOCAL).replace(tzinfo=None)
-            )
+            centre = to_local(received_at) if received_at is not None else local_now()
             window = timedelta(days=within_days)
         out = []
         for case_id in self._lsh.query(m):

@@ -9,20 +9,12 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
 
-LOCAL = ZoneInfo("Asia/Shanghai")
+from triage.localtime import to_local
 
 _SLASHED = re.compile(
     r"^(\d{4})[/.年-](\d{1,2})[/.月-](\d{1,2})日?(?:[ T]+(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?(?:\.\d+)?)?$"
 )
-
-
-def to_local(value: datetime) -> datetime:
-    """A naive local datetime; an aware one is converted, a naive one is taken as local."""
-    if value.tzinfo is not None:
-        value = value.astimezone(LOCAL).replace(tzinfo=None)
-    return value
 
 
 def parse_time(value: str | datetime | date | None) -> datetime | None:
