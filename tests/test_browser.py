@@ -629,6 +629,27 @@ def test_a_label_never_routed_alone_says_so_instead_of_calling_a_sure_model_unsu
     assert "“民政局”尚不自动分派" in note and "模型不确定" not in note, note
 
 
+def test_a_sure_prediction_below_its_labels_bar_says_so_instead_of_calling_the_model_unsure(page, server):
+    """Found in a trial: an 积分入学 petition at 97 % for 教育局 waited with "模型不确定（置信度 97%）";
+    the sample's model routes 教育局 alone only above a higher bar, and the clerk is told that."""
+    case = new_case(
+        server,
+        title="孩子入学積分怎麼算",
+        body="我們是外地戶籍，在城北區買了房，孩子明年上小學，請問積分入學的分數怎麼計算？社保要交滿幾年？",
+    )
+    routing = case["routing"]
+    bundle = next(Path(server["base_models"]).glob("*/metadata.json"))
+    bar = json.loads(bundle.read_text())["abstain"]["thresholds"][routing["label"]]
+    assert routing["abstain_reason"] == "below_threshold" and routing["confidence"] > 0.9 and bar <= 1, (
+        routing,
+        bar,
+    )
+    sign_in(page, server["base"], server["staff"], f"/case/{case['id']}")
+    page.wait_for_selector("#routing-manual:not([hidden])")
+    note = page.inner_text("#routing-manual")
+    assert f"“{routing['label']}”要求更高的置信度才自动分派" in note and "模型不确定" not in note, note
+
+
 def test_a_traditional_petition_is_drafted_in_traditional_where_the_house_answers_so(page, server):
     """The sample's departments answer Traditional petitions in Traditional characters; the draft
     for one does too, and the page says where that came from."""

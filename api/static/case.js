@@ -206,6 +206,8 @@
     if (r.out_of_scope) return "不属受理范围，请确认分派（接受或改派）后再发送答复。";
     if (c.abstain && r.abstain_reason === "label_not_automatic")
       return "“" + (c.label || "该类别") + "”尚不自动分派（训练时该类别未达到准确率要求，置信度 " + T.pct(c.confidence) + " 仅供参考），需人工分派：请接受或改派后再发送答复。";
+    if (c.abstain && r.abstain_reason === "below_threshold")
+      return "“" + (c.label || "该类别") + "”要求更高的置信度才自动分派（本次 " + T.pct(c.confidence) + "，门槛由训练时的准确率要求定出），需人工分派：请接受或改派后再发送答复。";
     if (c.abstain && r.abstain_reason === "close_runner_up")
       return "模型在前两个类别之间拿不准（置信度 " + T.pct(c.confidence) + "），需人工分派：请接受或改派后再发送答复。";
     if (c.abstain) return "模型不确定（置信度 " + T.pct(c.confidence) + "），需人工分派：请接受或改派后再发送答复。";
