@@ -236,19 +236,27 @@ def gov_qa_questions(limit: int | None) -> tuple[list[str], list[tuple[str, int]
     return answers, queries[:limit] if limit else queries
 
 
-def gov_qa_library(directory: Path, answers: list[str], encoder):
-    """The answers imported as `triage answers import` does (answers only, ids a0, a1 …)."""
+def gov_qa_library(directory: Path, answers: list[str], encoder, departments: list[str] | None = None):
+    """The answers imported as `triage answers import` does (answers only, ids a0, a1 …; with
+    `departments`, each answer's department too)."""
     import csv as _csv
 
     from triage.answers import AnswerLibrary
 
+    directory.mkdir(parents=True, exist_ok=True)
     csv_path = directory / "answers.csv"
     with open(csv_path, "w", encoding="utf-8", newline="") as fh:
         w = _csv.writer(fh)
-        w.writerow(["id", "answer"])
-        w.writerows([[f"a{i}", a] for i, a in enumerate(answers)])
+        w.writerow(["id", "answer", "department"])
+        w.writerows([[f"a{i}", a, departments[i] if departments else ""] for i, a in enumerate(answers)])
     library = AnswerLibrary(directory / "lib", encoder=encoder)
-    library.import_csv(csv_path, question_col=None, answer_col="answer", department_col=None, id_col="id")
+    library.import_csv(
+        csv_path,
+        question_col=None,
+        answer_col="answer",
+        department_col="department" if departments else None,
+        id_col="id",
+    )
     library.warm()
     return library
 
