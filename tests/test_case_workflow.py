@@ -3,12 +3,15 @@ redrafts and checks departments, out-of-scope drafts. SQLite and (when configure
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import auth
 from training.from_store import load_store_data
 from triage.routing.out_of_scope import OutOfScopeDetector
+from triage.store.clock import now
 from triage.store.models import Event, Reply
 
 WAGES = {"title": "公司拖欠工资", "body": "我们公司拖欠农民工工资三个月了，老板不接电话"}
@@ -431,3 +434,21 @@ def test_a_reply_with_an_unfilled_slot_is_never_sent_even_with_a_reason(c):
     cited = GOOD.replace("第三十条", "第三十条及长政发【2018】5号文件")
     r = send(c, case["id"], text=cited)
     assert r.status_code == 200 and r.json()["sent"] is True, r.text
+
+
+def test_a_draft_used_days_after_intake_is_dated_the_day_it_is_used(c):
+    """The draft is made at intake and dated then; a clerk who answered two days later sent the
+    citizen a reply dated two days before it was written."""
+
+    def written(day) -> str:
+        return f"{day.year}年{day.month}月{day.day}日"
+
+    case = submit(c)
+    drafted = c.get(f"/cases/{case['id']}").json()["draft"]["text"]
+    today = now().date()
+    assert drafted.endswith(written(today)), drafted
+    with c.app.state.store.session(write=True) as s:  # as if it had been drafted two days ago
+        row = s.scalars(select(Reply).where(Reply.case_id == case["id"], Reply.kind == "suggested")).one()
+        row.created_at -= timedelta(days=2)
+        row.text = row.text.removesuffix(written(today)) + written(today - timedelta(days=2))
+    assert c.get(f"/cases/{case['id']}").json()["draft"]["text"] == drafted  # dated today again

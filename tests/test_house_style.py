@@ -14,7 +14,7 @@ import pytest
 
 from tests.house_style_fixtures import HOUSING, WATER
 from triage.drafting import Drafter
-from triage.house_style import MIN_REPLIES, StyleBook, mine_style, neutral_style
+from triage.house_style import MIN_REPLIES, StyleBook, mine_style, neutral_style, redated
 from triage.retrieval.history import HistoryIndex, HistoryItem
 
 TODAY = date(2026, 12, 6)
@@ -402,3 +402,20 @@ def test_a_traditional_close_match_keeps_the_facts_to_check_named_as_the_api_nam
     assert d.sources[0].id == "mz-urn"
     assert "【父親】" in d.draft and "【1800元】" in d.draft
     assert {"核实：父親", "核实：1800元"} <= set(d.missing)  # the API's word, the draft's script
+
+
+@pytest.mark.parametrize(
+    ("draft", "used"),
+    [
+        ("您好。\n2026年12月7日", "您好。\n2026年12月9日"),
+        (
+            "关于您的问题我司回复如下：1、【核查结果】。\n2026-12-07",
+            "关于您的问题我司回复如下：1、【核查结果】。\n2026-12-09",
+        ),
+        ("您好。2026/12/7。", "您好。2026/12/9。"),
+        ("您好。\n2026年12月6日", "您好。\n2026年12月6日"),  # not the drafting day: somebody wrote it
+        ("網友您好：【核查結果】。", "網友您好：【核查結果】。"),  # a house that does not date its replies
+    ],
+)
+def test_a_draft_is_redated_in_its_own_format_when_used_later(draft, used):
+    assert redated(draft, date(2026, 12, 7), date(2026, 12, 9)) == used

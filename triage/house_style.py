@@ -176,6 +176,29 @@ def _date_format(match: re.Match) -> str:
     return "{y}" + sep + ("{m:02d}" if padded else "{m}") + sep + ("{d:02d}" if padded else "{d}")
 
 
+def redated(text: str, drafted_on: date, day: date) -> str:
+    """The draft dated `day`, the day staff send it, instead of the day it was drafted, in the
+    draft's own date format (a draft made at intake is often used days later).
+
+    Only a trailing date that is the drafting day is rewritten: a date a clerk or a template
+    wrote is theirs.
+    """
+    match = TRAILING_DATE.search(text)
+    if drafted_on == day or not match:
+        return text
+    if (int(match.group("y")), int(match.group("m")), int(match.group("d"))) != (
+        drafted_on.year,
+        drafted_on.month,
+        drafted_on.day,
+    ):
+        return text
+    fmt = _date_format(match)
+    end = match.end("d")
+    if fmt.endswith("日"):
+        end = text.index("日", end) + 1
+    return text[: match.start("y")] + fmt.format(y=day.year, m=day.month, d=day.day) + text[end:]
+
+
 def _read(reply: str) -> _Reply:
     written = re.sub(r"\s+", " ", reply).strip()
     # formulas are counted in one script: "網友您好：" and "网友您好：" are one opening

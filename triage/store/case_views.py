@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import object_session
 
+from triage.house_style import redated
 from triage.store.clock import iso, now
 from triage.store.models import OPEN_STATUSES, Case
 from triage.store.platform import supplement_view
@@ -131,7 +132,8 @@ def detail(case: Case, at: datetime) -> dict[str, Any]:
             for m in merged_cases(object_session(case), case)
         ],
         "draft": {
-            "text": suggested.text,
+            # dated the day it is read: the day staff would send it, not the day of intake
+            "text": redated(suggested.text, suggested.created_at.date(), at.date()),
             "tier": suggested.tier,
             "sources": suggested.sources,
             "style": suggested.style or [],
