@@ -13,6 +13,7 @@ from training.from_store import load_store_data
 from triage.routing.out_of_scope import OutOfScopeDetector
 from triage.store.clock import now
 from triage.store.models import Event, Reply
+from triage.textsim import rouge_l
 
 WAGES = {"title": "公司拖欠工资", "body": "我们公司拖欠农民工工资三个月了，老板不接电话"}
 UNSURE = {"title": "咨询一下", "body": "请问这个事情应该找谁？"}  # the model abstains (about 37 %)
@@ -452,3 +453,9 @@ def test_a_draft_used_days_after_intake_is_dated_the_day_it_is_used(c):
         row.created_at -= timedelta(days=2)
         row.text = row.text.removesuffix(written(today)) + written(today - timedelta(days=2))
     assert c.get(f"/cases/{case['id']}").json()["draft"]["text"] == drafted  # dated today again
+    # what the reply kept of the draft is measured against the draft as shown
+    reply = drafted.replace("【", "").replace("】", "")
+    assert send(c, case["id"], text=reply, confirm_reason="试用").status_code == 200
+    assert c.get(f"/cases/{case['id']}").json()["reply"]["draft_retention"] == round(
+        rouge_l(reply, drafted), 4
+    )

@@ -16,6 +16,7 @@ from sqlalchemy import and_, column, func, or_, select, text
 from sqlalchemy.orm import Session, aliased, defer, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
+from triage.house_style import redated
 from triage.store.clock import now as clock_now
 from triage.store.models import (
     ACCEPTED,
@@ -606,10 +607,13 @@ def save_reply(
 
 
 def draft_retention(case: Case, final_text: str) -> float | None:
-    """How much of the draft shown to staff (the latest suggested one) the sent reply kept:
-    character ROUGE-L, 0-1, rounded; None when no draft was suggested."""
+    """How much of the draft shown to staff (the latest suggested one, dated today as the page
+    shows it) the sent reply kept: character ROUGE-L, 0-1, rounded; None when no draft was suggested."""
     suggested = next((r for r in reversed(case.replies) if r.kind == "suggested" and r.text), None)
-    return None if suggested is None else round(rouge_l(final_text, suggested.text), 4)
+    if suggested is None:
+        return None
+    shown = redated(suggested.text, suggested.created_at.date(), clock_now().date())
+    return round(rouge_l(final_text, shown), 4)
 
 
 def merged_cases(session: Session, main: Case) -> list[Case]:
