@@ -704,6 +704,11 @@ def test_supervisor_view_tables_charts_and_hot_topics(page, server):
     stats = api_get(server, "/stats")["departments"]
     shown = page.locator("#stats tbody tr").evaluate_all("rows => rows.map(r => r.dataset.department)")
     assert shown == [d["department"] for d in stats]
+    # every share the table shows is explained under it (草稿保留率 was not)
+    headings = page.locator("#stats thead th").all_inner_texts()
+    legend = page.inner_text("#stats ~ p.hint")
+    for share in (h for h in headings if h.endswith(("比例", "率"))):
+        assert f"{share}：" in legend, (share, legend)
     for d in stats:
         assert stats_row(page, d["department"])["volume"] == str(d["volume"])
     # the 合计 row is the server's count of every case (departments + 待分派), not a sum of the rows shown
