@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("--output is required with --input")
     columns = parse_columns(args.text_col)
     header, rows = read_csv(args.input)
-    require_columns(args.input, header, columns)
+    require_columns(args.input, header, columns, flag="--text-col")
     texts = [checked_text(args.input, row, number, columns) for number, row in numbered(rows)]
     version, model = load_model(args.version, served=True)
 

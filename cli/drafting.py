@@ -259,7 +259,8 @@ def run_draft(args: argparse.Namespace) -> int:
         raise CommandError("--output is required with --input")
     columns = parse_columns(args.text_col)
     header, rows = read_csv(args.input)
-    require_columns(args.input, header, columns + ([args.department_col] if args.department_col else []))
+    require_columns(args.input, header, columns, flag="--text-col")
+    require_columns(args.input, header, [args.department_col] if args.department_col else [])
     petitions = []
     for number, row in numbered(rows):
         title, body = _title_body(row, columns)

@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("--output is required (or use --fit-cohandling LABEL_COL)")
     columns = parse_columns(args.text_col)
     header, rows = read_csv(args.input)
-    require_columns(args.input, header, columns)
+    require_columns(args.input, header, columns, flag="--text-col")
     type_col = args.request_type_col if args.request_type_col in header else None
     received_col = args.received_col if args.received_col in header else None
     texts = [checked_text(args.input, row, number, columns) for number, row in numbered(rows)]

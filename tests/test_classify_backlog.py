@@ -56,3 +56,18 @@ def test_jobs_below_zero_is_refused(env_models, tmp_path, capsys):
         == 2
     )
     assert "--jobs" in capsys.readouterr().err
+
+
+def test_an_export_with_its_own_headers_is_told_how_to_name_them(env_models, tmp_path, capsys):
+    """A clerk's export headed 编号,标题,内容 was refused for lacking 'title', 'body', with no word
+    on the option that names the file's own columns."""
+    src = tmp_path / "export.csv"
+    src.write_text("编号,标题,内容\n1,路灯不亮,城南区丰乐路的路灯坏了一个月\n", encoding="utf-8")
+    out = tmp_path / "o.csv"
+    assert main(["classify", "--input", str(src), "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "missing column(s) 'title', 'body' (name the file's own with --text-col)" in err, err
+    assert "the file has 编号, 标题, 内容" in err and not out.exists()
+    assert main(["classify", "--input", str(src), "--text-col", "标题,内容", "--output", str(out)]) == 0
+    with out.open(encoding="utf-8-sig") as fh:
+        assert [row["label"] for row in csv.DictReader(fh)] != [""]

@@ -159,12 +159,18 @@ def parse_columns(spec: str | Sequence[str]) -> list[str]:
     return [c.strip() for c in spec]
 
 
-def require_columns(path: str | Path, header: Sequence[str], columns: Sequence[str]) -> None:
+def require_columns(
+    path: str | Path, header: Sequence[str], columns: Sequence[str], *, flag: str | None = None
+) -> None:
+    """Refuse a file without these columns; `flag` is the option that names them (an export
+    headed 标题,内容 was refused for lacking 'title', 'body' without a word on how to say so)."""
     missing = [c for c in columns if c not in header]
     if missing:
+        how = f" (name the file's own with {flag})" if flag else ""
         raise DataError(
             path,
-            f"missing column(s) {', '.join(repr(c) for c in missing)}; the file has {', '.join(header) or 'no header'}",
+            f"missing column(s) {', '.join(repr(c) for c in missing)}{how}; "
+            f"the file has {', '.join(header) or 'no header'}",
         )
 
 

@@ -27,6 +27,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from triage.atomic import write_atomic
+from triage.localtime import now as local_now
 from triage.text import normalize
 from triage.topics import heat as heat_mod
 from triage.topics.entities import SPECIFICITY, Entity, extract_entities
@@ -301,7 +302,7 @@ class TopicModel:
         """
         start, end = _window(since, until)
         if end is None:
-            end = max((t.last_time for t in self._topics.values()), default=datetime.now())
+            end = max((t.last_time for t in self._topics.values()), default=local_now())
         out = []
         for topic in self._topics.values():
             if topic.last_time < (start or datetime.min):
