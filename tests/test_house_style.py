@@ -413,6 +413,7 @@ def test_a_traditional_close_match_keeps_the_facts_to_check_named_as_the_api_nam
             "关于您的问题我司回复如下：1、【核查结果】。\n2026-12-09",
         ),
         ("您好。2026/12/7。", "您好。2026/12/9。"),
+        ("您好。2026年12月7", "您好。2026年12月9日"),  # written without 日: the house's form has it
         ("您好。\n2026年12月6日", "您好。\n2026年12月6日"),  # not the drafting day: somebody wrote it
         ("網友您好：【核查結果】。", "網友您好：【核查結果】。"),  # a house that does not date its replies
     ],

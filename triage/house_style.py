@@ -194,7 +194,7 @@ def redated(text: str, drafted_on: date, day: date) -> str:
         return text
     fmt = _date_format(match)
     end = match.end("d")
-    if fmt.endswith("日"):
+    if text[end:].lstrip().startswith("日"):
         end = text.index("日", end) + 1
     return text[: match.start("y")] + fmt.format(y=day.year, m=day.month, d=day.day) + text[end:]
 
