@@ -259,6 +259,24 @@ def test_queue_filters_pagination_and_search(c):
     assert c.get("/cases", params={"limit": 0}).status_code == 422
 
 
+def test_search_finds_a_petition_in_either_script(c):
+    """Petitions arrive in Simplified and Traditional; a clerk typing 电梯 found none of the 電梯 ones
+    (and the other way round), on both databases and through the trigram index as through LIKE."""
+    _submit(
+        c, "TW", title="雙溪苑小區電梯又壞了", body="我住在城東區雙溪苑小區3棟18樓，電梯這個月已經壞了三次。"
+    )
+    _submit(c, "CN", title="锦绣花园电梯困人", body="城南区锦绣花园5幢电梯昨天困人半小时，物业来得很慢。")
+    _submit(c, "OTHER", title="路灯坏了", body="小区门口路灯不亮")
+
+    def found(q: str) -> set[str]:
+        return {i["external_id"] for i in c.get("/cases", params={"q": q}).json()["items"]}
+
+    assert found("电梯") == found("電梯") == {"TW", "CN"}
+    assert found("双溪苑小区") == found("雙溪苑小區") == {"TW"}  # five characters: the trigram path
+    assert found("锦绣花园") == found("錦繡花園") == {"CN"}
+    assert found("TW") == {"TW"}  # a platform id is still matched as written
+
+
 def test_stats_follow_the_work(c):
     a, b = _submit(c, "A"), _submit(c, "B")
     c.post(

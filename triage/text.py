@@ -61,6 +61,23 @@ def to_traditional(text: str) -> str:
         return _s2t().convert(text)
 
 
+@lru_cache(maxsize=1)
+def _traditional_converters():
+    import opencc
+
+    return [opencc.OpenCC(config) for config in ("s2t", "s2tw", "s2hk")]
+
+
+def script_forms(text: str) -> list[str]:
+    """The text as written, in Simplified, and in the Traditional forms petitions arrive in
+    (OpenCC's standard, Taiwan and Hong Kong ones), each once: a clerk typing 电梯 is looking for
+    電梯 too."""
+    with _converter_lock:
+        simplified = _t2s().convert(text)
+        forms = [text, simplified, *(c.convert(simplified) for c in _traditional_converters())]
+    return list(dict.fromkeys(forms))
+
+
 # A text is written in Traditional characters when converting it to Simplified changes at least
 # this many of its Chinese characters and this share of them. Simplified text is almost never
 # changed (on the public board's 2,252 replies at most 2 % of characters, a handful of

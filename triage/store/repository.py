@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, column, func, or_, select, text
+from sqlalchemy import and_, bindparam, column, func, or_, select, text
 from sqlalchemy.orm import Session, aliased, defer, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -34,6 +34,7 @@ from triage.store.models import (
     Reply,
     Routing,
 )
+from triage.text import script_forms
 from triage.textsim import rouge_l
 
 
@@ -331,22 +332,30 @@ def _sqlite_text_index(session: Session) -> bool:
 
 
 def text_matches(session: Session, q: str):
-    """Cases whose title or body contains `q`, or whose platform id is `q`.
+    """Cases whose title or body contains `q` in either script, or whose platform id is `q`.
 
-    A substring test either way; on SQLite with the trigram table it is answered by the index
-    instead of a scan (PostgreSQL's pg_trgm indexes serve the LIKE itself).
+    Petitions arrive in Simplified and Traditional characters and a clerk types one of them: 电梯
+    found none of the 電梯 petitions. So each script form of `q` is looked for (`script_forms`).
     """
-    by_id = Case.external_id == q
+    return or_(*(_contains(session, form) for form in script_forms(q)), Case.external_id == q)
+
+
+def _contains(session: Session, q: str):
+    """Title or body contains `q`: a substring test either way; on SQLite with the trigram table
+    it is answered by the index instead of a scan (PostgreSQL's pg_trgm indexes serve the LIKE)."""
     if len(q) >= TRIGRAM and _sqlite_text_index(session):
         phrase = '"' + q.replace('"', '""') + '"'
-        hits = text("SELECT rowid FROM cases_text WHERE cases_text MATCH :phrase").bindparams(phrase=phrase)
-        return or_(Case.id.in_(hits.columns(column("rowid"))), by_id)
+        # a unique parameter per form: with one name for all, every form searched the last phrase
+        hits = text("SELECT rowid FROM cases_text WHERE cases_text MATCH :phrase").bindparams(
+            bindparam("phrase", value=phrase, unique=True)
+        )
+        return Case.id.in_(hits.columns(column("rowid")))
     title, body = Case.title, Case.body
     if len(q) < TRIGRAM and session.get_bind().dialect.name == "postgresql":
         # pg_trgm extracts no trigram from fewer than three characters and, offered its index for
         # such a pattern, reads all of it: slower than the table. `|| ''` keeps the planner off it.
         title, body = Case.title + "", Case.body + ""
-    return or_(title.contains(q, autoescape=True), body.contains(q, autoescape=True), by_id)
+    return or_(title.contains(q, autoescape=True), body.contains(q, autoescape=True))
 
 
 def case_events(session: Session, case_id: int) -> list[Event]:
