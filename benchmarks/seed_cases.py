@@ -60,7 +60,7 @@ def seed(url: str, n: int, seed_value: int = 0, batch: int = 5000, replies: bool
     today = now()
     counts = {"closed": 0, "assigned": 0, "new": 0, "returned": 0, "overridden": 0}
     cases: list[dict] = []
-    returns: list[dict] = []
+    routings: list[dict] = []  # the clerks' decisions: accept, override, return
     finals: list[dict] = []
 
     due_cache: dict = {}
@@ -75,12 +75,12 @@ def seed(url: str, n: int, seed_value: int = 0, batch: int = 5000, replies: bool
         with store.session(write=True) as s:
             if cases:
                 s.execute(insert(Case), cases)
-            if returns:
-                s.execute(insert(Routing), returns)
+            if routings:
+                s.execute(insert(Routing), routings)
             if finals:
                 s.execute(insert(Reply), finals)
         cases.clear()
-        returns.clear()
+        routings.clear()
         finals.clear()
 
     for i in range(n):
@@ -101,13 +101,26 @@ def seed(url: str, n: int, seed_value: int = 0, batch: int = 5000, replies: bool
                 state = "overridden"
                 suggested = rng.choice([x for x in labels if x != label] or labels)
                 counts["overridden"] += 1
+            # the explicit decision retraining learns from (a bare state is no label)
+            routings.append(
+                {
+                    "case_id": i + 1,
+                    "kind": "accept" if state == "accepted" else "override",
+                    "label": label,
+                    "department": label,
+                    "details": {},
+                    "reason": None if state == "accepted" else "职责归属",
+                    "actor": "seed",
+                    "created_at": received + timedelta(hours=1),
+                }
+            )
         elif status == "returned":
             department, manual, suggested = (
                 None,
                 True,
                 rng.choice([x for x in labels if x != label] or labels),
             )
-            returns.append(
+            routings.append(
                 {
                     "case_id": i + 1,
                     "kind": "return",
