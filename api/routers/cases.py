@@ -150,7 +150,11 @@ def queue(
     overdue: bool | None = None,
     abstained: bool | None = Query(default=None, description="true: only cases for manual routing"),
     q: Annotated[
-        str | None, Query(max_length=200, description="text in the title or body, or an external id")
+        str | None,
+        Query(
+            max_length=200,
+            description="text in the title or body, in either script (电梯 finds 電梯), or an external id",
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
