@@ -301,17 +301,27 @@ def list_cases(
     # through ix_cases_urgent_status_due), then the rest in deadline order, paged across both.
     urgent = and_(Case.is_urgent.is_(True), Case.status.in_(OPEN_STATUSES))
     urgent_total = session.scalar(select(func.count()).select_from(Case).where(*conditions, urgent)) or 0
-    rows = _page(session, [*conditions, urgent], limit, offset) if offset < urgent_total else []
+    searched = bool(filters.q)
+    rows = _page(session, [*conditions, urgent], limit, offset, searched) if offset < urgent_total else []
     if len(rows) < limit:
         rest = [*conditions, or_(Case.is_urgent.is_(False), Case.status.not_in(OPEN_STATUSES))]
-        rows += _page(session, rest, limit - len(rows), max(offset - urgent_total, 0))
+        rows += _page(session, rest, limit - len(rows), max(offset - urgent_total, 0), searched)
     return rows, int(total)
 
 
-def _page(session: Session, conditions: list[Any], limit: int, offset: int) -> list[Case]:
-    """One page in deadline order; the queue never shows the body: the long texts stay put."""
+def _page(
+    session: Session, conditions: list[Any], limit: int, offset: int, searched: bool = False
+) -> list[Case]:
+    """One page in deadline order; the queue never shows the body: the long texts stay put.
+
+    A text search orders by an expression the deadline index cannot serve: its matches come from
+    the text index and are few, and sorting them is cheap, while walking the deadline index tests
+    the text of every case on the way (PostgreSQL chose that for a search in both scripts, whose
+    estimated matches grew with the forms: 83 ms a page instead of 2).
+    """
+    due = func.coalesce(Case.due_at, Case.due_at) if searched else Case.due_at
     query = select(Case).options(defer(Case.body)).where(*conditions)
-    return list(session.scalars(query.order_by(Case.due_at, Case.id).limit(limit).offset(offset)))
+    return list(session.scalars(query.order_by(due, Case.id).limit(limit).offset(offset)))
 
 
 # FTS5's trigram index answers substrings of three characters or more; shorter ones are scanned.
